@@ -1,0 +1,483 @@
+"""Value types that flow through a session: perceptions, decisions, replies, session events.
+
+All are frozen, slotted, keyword-only attrs classes with validators, so a value that
+exists is a valid one. Times are seconds: *stream time* counts audio from the first
+sample (``span_start``/``span_end``, ``heard_until``); *session time* is the session
+clock since the session started (``emitted_at``, ``decided_at``, ``at``). Ids come from
+the session, never from process-wide counters, so traces are reproducible.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from typing import Any, ClassVar, TypeAlias
+
+import attrs
+import numpy as np
+
+from audiointeract.audio import FloatArray
+from audiointeract.errors import AudioFormatError, ConfigurationError
+
+__all__ = [
+    "Action",
+    "AudioDelta",
+    "AudioReceived",
+    "BackendErrorEvent",
+    "ChunkDropped",
+    "Decision",
+    "DecisionIgnored",
+    "Event",
+    "Perception",
+    "ReplyAudio",
+    "ReplyCancelled",
+    "ReplyFailed",
+    "ReplyFinished",
+    "ReplyStarted",
+    "ReplyText",
+    "ResponseDelta",
+    "ResponseRequest",
+    "SessionEnded",
+    "SoundEvent",
+    "SpeechActivity",
+    "StandingTask",
+    "TextDelta",
+    "TranscriptUpdate",
+    "Turn",
+    "Word",
+    "event_from_dict",
+    "event_to_dict",
+]
+
+_KINDS: dict[str, type[Any]] = {}
+
+
+def _register(cls: type[Any]) -> type[Any]:
+    kind = cls.__dict__.get("kind")
+    if not isinstance(kind, str):
+        msg = f"{cls.__name__} needs a 'kind' class variable"
+        raise TypeError(msg)
+    _KINDS[kind] = cls
+    return cls
+
+
+def _finite(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not math.isfinite(value):
+        raise ConfigurationError(f"{type(instance).__name__}.{attribute.name} must be finite, got {value}")
+
+
+def _optional_finite(instance: object, attribute: attrs.Attribute[float | None], value: float | None) -> None:
+    if value is not None and not math.isfinite(value):
+        raise ConfigurationError(f"{type(instance).__name__}.{attribute.name} must be finite, got {value}")
+
+
+def _unit_interval(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise ConfigurationError(
+            f"{type(instance).__name__}.{attribute.name} must be a finite value in [0, 1], got {value}"
+        )
+
+
+def _check_span(instance: Any) -> None:
+    if instance.span_start < 0 or instance.span_end < instance.span_start:
+        raise ConfigurationError(
+            f"{type(instance).__name__} span [{instance.span_start}, {instance.span_end}] "
+            "must satisfy 0 <= start <= end"
+        )
+
+
+# --------------------------------------------------------------------------- perceptions
+
+
+@attrs.frozen(kw_only=True)
+class Perception:
+    """Something the perceiver heard in ``[span_start, span_end]`` of the stream.
+
+    ``emitted_at`` is stamped by the session with the session time the perception
+    became available; perceivers leave it ``None``.
+    """
+
+    kind: ClassVar[str] = "perception"
+    span_start: float = attrs.field(validator=_finite)
+    span_end: float = attrs.field(validator=_finite)
+    emitted_at: float | None = attrs.field(default=None, validator=_optional_finite)
+    source: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        _check_span(self)
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class SpeechActivity(Perception):
+    """Speech started (``speaking=True``) or ended (``speaking=False``) at ``span_end``."""
+
+    kind: ClassVar[str] = "speech_activity"
+    speaking: bool
+    probability: float = attrs.field(default=1.0, validator=_unit_interval)
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class Word:
+    """One recognised word with its stream timing."""
+
+    kind: ClassVar[str] = "word"
+    text: str
+    start: float = attrs.field(validator=_finite)
+    end: float = attrs.field(validator=_finite)
+    probability: float = attrs.field(default=1.0, validator=_unit_interval)
+
+    def __attrs_post_init__(self) -> None:
+        if self.start < 0 or self.end < self.start:
+            raise ConfigurationError(f"Word {self.text!r} timing [{self.start}, {self.end}] is invalid")
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class TranscriptUpdate(Perception):
+    """New transcript: ``committed`` text is final and appended once; ``tentative`` may change.
+
+    ``words`` are the newly committed words with their timings. Concatenating the
+    ``committed`` parts of all updates in order gives the whole final transcript.
+    """
+
+    kind: ClassVar[str] = "transcript"
+    committed: str = ""
+    tentative: str = ""
+    words: tuple[Word, ...] = attrs.field(default=(), converter=tuple)
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class SoundEvent(Perception):
+    """A non-speech sound (AudioSet-style label) with a confidence score in [0, 1]."""
+
+    kind: ClassVar[str] = "sound_event"
+    label: str = attrs.field()
+    score: float = attrs.field(validator=_unit_interval)
+
+    @label.validator
+    def _check_label(self, _: attrs.Attribute[str], value: str) -> None:
+        if not value.strip():
+            raise ConfigurationError("SoundEvent.label must not be empty")
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+class Action(enum.Enum):
+    """What the decider wants the session to do now."""
+
+    SILENT = "silent"
+    RESPOND = "respond"
+    INTERRUPT = "interrupt"
+    BACKCHANNEL = "backchannel"
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class StandingTask:
+    """An instruction the session holds for its whole life ("warn me if an alarm sounds")."""
+
+    kind: ClassVar[str] = "task"
+    name: str = attrs.field()
+    instruction: str
+    proactive: bool = False
+    priority: int = 0
+
+    @name.validator
+    def _check_name(self, _: attrs.Attribute[str], value: str) -> None:
+        if not value or not value.replace("_", "").replace("-", "").isalnum():
+            raise ConfigurationError(f"task name {value!r} must be non-empty letters, digits, '-' or '_'")
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class Decision:
+    """The decider's verdict at one decision point.
+
+    The decider fills ``action``, ``task``, ``evidence``, ``score`` and ``reason``;
+    the session stamps ``id``, ``decided_at`` (session time) and ``heard_until``
+    (stream time of the last audio the decision could have used).
+    """
+
+    kind: ClassVar[str] = "decision"
+    action: Action = attrs.field(converter=Action)
+    task: str | None = None
+    evidence: tuple[Perception, ...] = attrs.field(default=(), converter=tuple)
+    score: float = attrs.field(default=1.0, validator=_unit_interval)
+    reason: str = ""
+    id: int | None = None
+    decided_at: float | None = attrs.field(default=None, validator=_optional_finite)
+    heard_until: float | None = attrs.field(default=None, validator=_optional_finite)
+
+    @classmethod
+    def silent(cls, reason: str = "") -> Decision:
+        """A SILENT decision (the common case)."""
+        return cls(action=Action.SILENT, reason=reason)
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class Turn:
+    """One turn of the conversation so far."""
+
+    kind: ClassVar[str] = "turn"
+    role: str = attrs.field(validator=attrs.validators.in_(("user", "assistant")))
+    text: str
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class ResponseRequest:
+    """Everything a responder gets to write one reply."""
+
+    reply_id: int
+    decision: Decision
+    task: StandingTask | None
+    transcript: str
+    history: tuple[Turn, ...] = attrs.field(default=(), converter=tuple)
+    trigger: Perception | None = None
+    audio: FloatArray | None = None
+    sample_rate: int = 16000
+
+
+@attrs.frozen(kw_only=True)
+class TextDelta:
+    """A piece of reply text, as a responder streams it."""
+
+    text: str
+
+
+def _audio_samples(value: Any) -> FloatArray:
+    array = np.asarray(value)
+    if array.dtype != np.float32 or array.ndim != 1:
+        raise AudioFormatError(f"AudioDelta samples must be 1-D float32, got {array.dtype} {array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise AudioFormatError("AudioDelta samples contain NaN or infinite values")
+    return array
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class AudioDelta:
+    """A piece of reply audio (mono float32), as a speech responder streams it."""
+
+    samples: FloatArray = attrs.field(converter=_audio_samples)
+    sample_rate: int
+    text: str = ""
+
+    @property
+    def duration(self) -> float:
+        """Length of this piece in seconds."""
+        return self.samples.size / self.sample_rate
+
+
+ResponseDelta: TypeAlias = TextDelta | AudioDelta
+
+
+# --------------------------------------------------------------------------- session events
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class AudioReceived:
+    """A chunk entered the session."""
+
+    kind: ClassVar[str] = "audio"
+    index: int
+    span_start: float
+    span_end: float
+    at: float
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class ChunkDropped:
+    """A chunk was dropped by the overflow policy (never silently)."""
+
+    kind: ClassVar[str] = "chunk_dropped"
+    index: int
+    span_start: float
+    span_end: float
+    at: float
+    reason: str
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class DecisionIgnored:
+    """A decision the turn-taking state did not carry out, and why."""
+
+    kind: ClassVar[str] = "decision_ignored"
+    decision_id: int
+    action: Action = attrs.field(converter=Action)
+    reason: str
+    at: float
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class ReplyStarted:
+    """A reply began for ``decision_id``."""
+
+    kind: ClassVar[str] = "reply_started"
+    reply_id: int
+    decision_id: int
+    task: str | None
+    at: float
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class ReplyText:
+    """Reply text was emitted."""
+
+    kind: ClassVar[str] = "reply_text"
+    reply_id: int
+    text: str
+    at: float
+
+
+@_register
+@attrs.frozen(kw_only=True, eq=False)
+class ReplyAudio:
+    """Reply audio scheduled to play from ``play_at`` for ``duration`` seconds (session time)."""
+
+    kind: ClassVar[str] = "reply_audio"
+    reply_id: int
+    play_at: float
+    duration: float
+    sample_rate: int
+    at: float
+    samples: FloatArray | None = attrs.field(default=None, metadata={"trace": False})
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class ReplyFinished:
+    """Terminal: the reply ran to its end."""
+
+    kind: ClassVar[str] = "reply_finished"
+    reply_id: int
+    text: str
+    at: float
+    first_output_at: float | None = None
+    deltas: int = 0
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class ReplyCancelled:
+    """Terminal: the reply was stopped; no output of it follows ``carried_out_at``."""
+
+    kind: ClassVar[str] = "reply_cancelled"
+    reply_id: int
+    reason: str
+    requested_at: float
+    carried_out_at: float
+    decision_id: int | None = None
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class ReplyFailed:
+    """Terminal: the responder raised; the session keeps listening."""
+
+    kind: ClassVar[str] = "reply_failed"
+    reply_id: int
+    error_type: str
+    message: str
+    at: float
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class BackendErrorEvent:
+    """A backend call failed; ``handling`` is what the failure policy did about it."""
+
+    kind: ClassVar[str] = "backend_error"
+    component: str
+    error_type: str
+    message: str
+    retryable: bool
+    attempt: int
+    handling: str = attrs.field(validator=attrs.validators.in_(("retry", "skip", "stop")))
+    at: float
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class SessionEnded:
+    """The session stopped: the source ran out, it was stopped, or a failure stopped it."""
+
+    kind: ClassVar[str] = "session_ended"
+    reason: str
+    heard_until: float
+    at: float
+
+
+Event: TypeAlias = (
+    SpeechActivity
+    | TranscriptUpdate
+    | SoundEvent
+    | Decision
+    | AudioReceived
+    | ChunkDropped
+    | DecisionIgnored
+    | ReplyStarted
+    | ReplyText
+    | ReplyAudio
+    | ReplyFinished
+    | ReplyCancelled
+    | ReplyFailed
+    | BackendErrorEvent
+    | SessionEnded
+)
+
+
+# --------------------------------------------------------------------------- serialisation
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_encode(item) for item in value]
+    if attrs.has(type(value)):
+        return event_to_dict(value)
+    return value
+
+
+def event_to_dict(event: Any) -> dict[str, Any]:
+    """A JSON-ready dict of an event (fields marked ``trace: False`` are left out)."""
+    cls = type(event)
+    kind = getattr(cls, "kind", None)
+    if kind not in _KINDS or _KINDS[kind] is not cls:
+        msg = f"{cls.__name__} is not a serialisable audiointeract event"
+        raise TypeError(msg)
+    out: dict[str, Any] = {"kind": kind}
+    for field in attrs.fields(cls):
+        if field.metadata.get("trace", True):
+            out[field.name] = _encode(getattr(event, field.name))
+    return out
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict) and "kind" in value:
+        return event_from_dict(value)
+    if isinstance(value, list):
+        return tuple(_decode(item) for item in value)
+    return value
+
+
+def event_from_dict(data: dict[str, Any]) -> Any:
+    """Rebuild an event from :func:`event_to_dict` output."""
+    kind = data.get("kind")
+    cls = _KINDS.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ConfigurationError(f"unknown event kind {kind!r}")
+    kwargs = {key: _decode(value) for key, value in data.items() if key != "kind"}
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigurationError(f"malformed {kind!r} event: {exc}") from exc

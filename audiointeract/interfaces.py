@@ -1,0 +1,181 @@
+"""The three backend interfaces, the audio source and the observer hook.
+
+Each interface has one required method; lifecycle methods have no-op defaults. The
+docstrings are the contract that :mod:`audiointeract.testing` checks.
+
+Rules shared by every backend:
+
+* **Cancellation.** Any ``await`` may be cancelled by the session. A backend must
+  not catch and swallow cancellation; it releases what it holds in ``finally``.
+* **Errors.** Raise :class:`~audiointeract.errors.BackendError` (with ``retryable``)
+  for failures of the backend's own machinery, mapping foreign exceptions at the
+  boundary with ``raise ... from exc``. The session turns any exception into a
+  :class:`~audiointeract.events.BackendErrorEvent` and applies its failure policy.
+* **Time.** Backends that wait or read time use the clock they are given (default
+  :class:`~audiointeract.clock.LoopClock`), never ``time``/``asyncio.sleep``.
+* **Threads.** Blocking compute runs off the event loop (``anyio.to_thread``).
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Sequence
+
+import attrs
+
+from audiointeract.audio import AudioChunk
+from audiointeract.events import (
+    Decision,
+    Event,
+    Perception,
+    ResponseDelta,
+    ResponseRequest,
+    StandingTask,
+    Turn,
+)
+
+__all__ = [
+    "AudioSource",
+    "DecisionContext",
+    "Decider",
+    "Observer",
+    "Perceiver",
+    "Responder",
+]
+
+
+class Perceiver(abc.ABC):
+    """Turns audio chunks into perceptions (speech activity, transcripts, sound events).
+
+    Contract:
+
+    * ``perceive`` is called once per chunk, in stream order, never concurrently.
+      The perceiver keeps whatever streaming state it needs between calls.
+    * Every returned perception describes audio already heard:
+      ``span_end <= chunk.end_time``. The session rejects any other as a
+      :class:`~audiointeract.errors.ContractViolation`.
+    * Returning an empty sequence is normal (nothing new was heard).
+    * ``finish`` is called once after the last chunk to flush pending results
+      (e.g. tentative words); ``reset`` forgets all streaming state;
+      ``aclose`` releases resources and is idempotent.
+    """
+
+    name: str = "perceiver"
+
+    @abc.abstractmethod
+    async def perceive(self, chunk: AudioChunk) -> Sequence[Perception]:
+        """Process one chunk and return what became known because of it."""
+
+    async def finish(self) -> Sequence[Perception]:
+        """Flush at the end of the stream; default: nothing pending."""
+        return ()
+
+    async def reset(self) -> None:
+        """Forget all streaming state, as if no audio had been heard."""
+
+    async def aclose(self) -> None:
+        """Release resources. Safe to call more than once."""
+
+
+@attrs.frozen(kw_only=True)
+class DecisionContext:
+    """What a decider knows at a decision point besides the new perceptions.
+
+    ``now`` is session time; ``heard_until`` is the stream time of the newest audio
+    the perceptions cover. ``transcript`` is the committed transcript so far
+    (bounded to the session's ``transcript_chars``).
+    """
+
+    now: float
+    heard_until: float
+    agent_speaking: bool
+    active_reply: int | None
+    tasks: tuple[StandingTask, ...]
+    transcript: str
+    history: tuple[Turn, ...]
+    user_speaking: bool
+    last_speech_end: float | None
+    last_reply_end: float | None
+    pending_chunks: int
+
+
+class Decider(abc.ABC):
+    """Decides, from new perceptions and the session state, what to do now.
+
+    Contract:
+
+    * ``decide`` is called at each decision point with every perception that became
+      available since the previous call (drained FIFO), or per chunk, depending on
+      the session's ``decision_mode``. It is never called concurrently.
+    * It returns one :class:`~audiointeract.events.Decision`. Its ``evidence`` must
+      be drawn from perceptions the decider has been given (the session checks the
+      spans against ``context.heard_until``).
+    * ``context.agent_speaking`` tells whether a reply is in flight: RESPOND then is
+      ignored by the session; INTERRUPT cancels that reply (barge-in).
+    """
+
+    name: str = "decider"
+
+    @abc.abstractmethod
+    async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
+        """Return the decision for this decision point."""
+
+    async def reset(self) -> None:
+        """Forget policy state (evidence, cooldowns)."""
+
+    async def aclose(self) -> None:
+        """Release resources. Safe to call more than once."""
+
+
+class Responder(abc.ABC):
+    """Writes one reply as an async stream of text and/or audio deltas.
+
+    Contract:
+
+    * ``respond`` returns an async iterator (normally an async generator). The
+      session consumes it inside ``contextlib.aclosing`` and may cancel it at any
+      ``await``; the generator must then stop promptly, release threads, streams and
+      sockets in ``finally``, and emit nothing further.
+    * At most one reply per responder is in flight at a time.
+    * Raising ends the reply as failed; the session keeps listening.
+    """
+
+    name: str = "responder"
+
+    @abc.abstractmethod
+    def respond(self, request: ResponseRequest) -> AsyncIterator[ResponseDelta]:
+        """Stream the reply to ``request``."""
+
+    async def aclose(self) -> None:
+        """Release resources. Safe to call more than once."""
+
+
+class AudioSource(abc.ABC):
+    """Yields audio as (samples, sample_rate) blocks of any length, in any PCM format.
+
+    The session converts each block to the session format and re-chunks it. A source
+    that is exhausted ends the session's input; ``aclose`` is idempotent.
+    """
+
+    @abc.abstractmethod
+    def blocks(self) -> AsyncIterator[tuple[object, int]]:
+        """Yield ``(array_like, sample_rate)`` blocks in stream order."""
+
+    async def aclose(self) -> None:
+        """Release the underlying file/stream. Safe to call more than once."""
+
+
+class Observer(abc.ABC):
+    """Receives every session event, synchronously, in order; must not block.
+
+    Sinks (console timelines, trace recorders, audio outputs, app callbacks) are
+    observers. An observer that raises is reported and detached, never kills the
+    session.
+    """
+
+    @abc.abstractmethod
+    def on_event(self, event: Event, *, at: float, heard: float) -> None:
+        """Handle one event. ``at`` is session time, ``heard`` the stream time ingested so far."""
+
+    def close(self) -> None:
+        """Called once when the session ends."""

@@ -1,0 +1,129 @@
+"""Backends by name: built-ins load lazily, third parties register through entry points.
+
+Entry-point group ``audiointeract.backends``; each entry's name is
+``"<kind>.<name>"`` (kind: perceiver, decider or responder) and its value a factory
+(class or function) taking keyword options. Nothing registers as an import side effect.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any, Literal
+
+import attrs
+
+from audiointeract.errors import BackendUnavailable, ConfigurationError
+from audiointeract.interfaces import Decider, Perceiver, Responder
+
+__all__ = ["ENTRY_POINT_GROUP", "BackendInfo", "Kind", "available_backends", "load_backend"]
+
+ENTRY_POINT_GROUP = "audiointeract.backends"
+Kind = Literal["perceiver", "decider", "responder"]
+_KINDS: tuple[Kind, ...] = ("perceiver", "decider", "responder")
+_INTERFACES: dict[str, type[Any]] = {"perceiver": Perceiver, "decider": Decider, "responder": Responder}
+
+
+@attrs.frozen(kw_only=True)
+class BackendInfo:
+    """One loadable backend and whether its requirements are installed."""
+
+    kind: Kind
+    name: str
+    target: str
+    extra: str | None
+    requires: tuple[str, ...]
+    description: str
+    origin: str = "builtin"
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """Required top-level modules that are not importable."""
+        return tuple(module for module in self.requires if importlib.util.find_spec(module) is None)
+
+    @property
+    def installed(self) -> bool:
+        """Whether every required module is importable."""
+        return not self.missing
+
+    @property
+    def install_hint(self) -> str | None:
+        """The pip command that installs what is missing, if anything is."""
+        if self.installed or self.extra is None:
+            return None
+        return f"pip install 'audiointeract[{self.extra}]'"
+
+
+def _builtin(kind: Kind, name: str, target: str, description: str, extra: str | None = None,
+             requires: tuple[str, ...] = ()) -> BackendInfo:
+    return BackendInfo(kind=kind, name=name, target=target, extra=extra, requires=requires, description=description)
+
+
+_BUILTINS: tuple[BackendInfo, ...] = (
+    _builtin("perceiver", "mock", "audiointeract.backends.mock:ScriptedPerceiver",
+             "scripted perceptions at given stream times"),
+    _builtin("perceiver", "energy", "audiointeract.backends.mock:EnergyPerceiver",
+             "energy-based speech activity (numpy only)"),
+    _builtin("decider", "scripted", "audiointeract.backends.mock:ScriptedDecider",
+             "scripted actions at given stream times"),
+    _builtin("decider", "turn-end", "audiointeract.backends.mock:TurnEndDecider",
+             "respond when the user stops speaking; interrupt on barge-in"),
+    _builtin("responder", "mock", "audiointeract.backends.mock:ScriptedResponder",
+             "streams scripted text at a set token rate"),
+)
+
+
+def _entry_point_backends() -> list[BackendInfo]:
+    found = []
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        kind, _, name = entry.name.partition(".")
+        if kind not in _KINDS or not name:
+            continue
+        found.append(
+            BackendInfo(kind=kind, name=name, target=entry.value, extra=None, requires=(),
+                        description=f"from {entry.dist.name if entry.dist else 'an entry point'}",
+                        origin="entry-point")  # type: ignore[arg-type]
+        )
+    return found
+
+
+def available_backends(kind: Kind | None = None) -> list[BackendInfo]:
+    """Every known backend (built-in first, then entry points), optionally of one kind."""
+    known = [*_BUILTINS, *_entry_point_backends()]
+    return [info for info in known if kind is None or info.kind == kind]
+
+
+def _resolve(info: BackendInfo) -> Callable[..., Any]:
+    if info.missing:
+        raise BackendUnavailable(f"{info.kind} {info.name!r}", info.extra or info.name, info.missing[0])
+    module_name, _, attribute = info.target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        missing = exc.name or module_name
+        raise BackendUnavailable(f"{info.kind} {info.name!r}", info.extra or info.name, missing) from exc
+    factory: Callable[..., Any] = getattr(module, attribute)
+    return factory
+
+
+def load_backend(kind: Kind, name: str, **options: Any) -> Any:
+    """Build the backend ``name`` of ``kind`` with ``options``.
+
+    Raises :class:`~audiointeract.errors.ConfigurationError` for an unknown name and
+    :class:`~audiointeract.errors.BackendUnavailable` (with the ``pip install`` hint)
+    when its extra is missing.
+    """
+    if kind not in _KINDS:
+        raise ConfigurationError(f"unknown backend kind {kind!r}; use one of {_KINDS}")
+    matches = [info for info in available_backends(kind) if info.name == name]
+    if not matches:
+        names = sorted(info.name for info in available_backends(kind))
+        raise ConfigurationError(f"unknown {kind} {name!r}; available: {', '.join(names)}")
+    backend = _resolve(matches[0])(**options)
+    if not isinstance(backend, _INTERFACES[kind]):
+        raise ConfigurationError(
+            f"{kind} {name!r} built a {type(backend).__name__}, which is not a {_INTERFACES[kind].__name__}"
+        )
+    return backend

@@ -1,0 +1,124 @@
+"""Traces: every session event with its session time and stream position, as JSONL.
+
+A trace is the input of metrics, plots and policy training. The first JSONL line is a
+header (format version and session metadata); each further line is one record. Two
+runs on virtual time with the same inputs give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+
+from audiointeract.errors import ConfigurationError
+from audiointeract.events import Event, SessionEnded, event_from_dict, event_to_dict
+from audiointeract.interfaces import Observer
+
+__all__ = ["TRACE_VERSION", "Trace", "TraceRecord", "TraceRecorder"]
+
+TRACE_VERSION = 1
+E = TypeVar("E")
+
+
+@attrs.frozen(kw_only=True)
+class TraceRecord:
+    """One event: ``at`` session time, ``heard`` stream seconds ingested at that moment."""
+
+    seq: int
+    at: float
+    heard: float
+    event: Event
+
+
+@attrs.frozen(kw_only=True)
+class Trace:
+    """An ordered, immutable list of records plus session metadata."""
+
+    records: tuple[TraceRecord, ...] = attrs.field(converter=tuple)
+    meta: dict[str, Any] = attrs.field(factory=dict)
+
+    def __iter__(self) -> Iterator[TraceRecord]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def of_type(self, cls: type[E]) -> list[E]:
+        """Every event of class ``cls`` (subclasses included), in order."""
+        return [r.event for r in self.records if isinstance(r.event, cls)]
+
+    @property
+    def ended(self) -> SessionEnded | None:
+        """The session's end event, if the trace has one."""
+        ends = self.of_type(SessionEnded)
+        return ends[-1] if ends else None
+
+    def to_jsonl(self) -> str:
+        """Serialise to JSONL text (header line, then one line per record)."""
+        lines = [json.dumps({"trace_version": TRACE_VERSION, "meta": self.meta}, sort_keys=True)]
+        lines.extend(
+            json.dumps(
+                {"seq": r.seq, "at": r.at, "heard": r.heard, "event": event_to_dict(r.event)},
+                sort_keys=True,
+            )
+            for r in self.records
+        )
+        return "\n".join(lines) + "\n"
+
+    def save(self, path: str | Path) -> None:
+        """Write the trace to ``path`` as JSONL."""
+        Path(path).write_text(self.to_jsonl(), encoding="utf-8")
+
+    @classmethod
+    def from_jsonl(cls, text: str) -> Trace:
+        """Parse JSONL produced by :meth:`to_jsonl`."""
+        lines = [line for line in text.splitlines() if line.strip()]
+        if not lines:
+            raise ConfigurationError("trace is empty: no header line")
+        try:
+            header = json.loads(lines[0])
+        except json.JSONDecodeError as exc:
+            raise ConfigurationError(f"trace header is not JSON: {exc}") from exc
+        if header.get("trace_version") != TRACE_VERSION:
+            raise ConfigurationError(
+                f"unsupported trace version {header.get('trace_version')!r}; expected {TRACE_VERSION}"
+            )
+        records = []
+        for number, line in enumerate(lines[1:], start=2):
+            try:
+                raw = json.loads(line)
+                records.append(
+                    TraceRecord(
+                        seq=int(raw["seq"]),
+                        at=float(raw["at"]),
+                        heard=float(raw["heard"]),
+                        event=event_from_dict(raw["event"]),
+                    )
+                )
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                raise ConfigurationError(f"trace line {number} is malformed: {exc}") from exc
+        return cls(records=records, meta=dict(header.get("meta", {})))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Trace:
+        """Read a JSONL trace file."""
+        return cls.from_jsonl(Path(path).read_text(encoding="utf-8"))
+
+
+class TraceRecorder(Observer):
+    """An observer that keeps every event; :meth:`trace` returns what it saw."""
+
+    def __init__(self, meta: dict[str, Any] | None = None) -> None:
+        self._records: list[TraceRecord] = []
+        self._meta = dict(meta or {})
+
+    def on_event(self, event: Event, *, at: float, heard: float) -> None:
+        self._records.append(TraceRecord(seq=len(self._records), at=at, heard=heard, event=event))
+
+    def trace(self) -> Trace:
+        """The trace recorded so far."""
+        return Trace(records=self._records, meta=self._meta)

@@ -1,0 +1,153 @@
+"""Turn-taking as a pure state machine (sans-IO): decisions and reply endings in, actions out.
+
+The session feeds it every decision and every reply ending with the current session
+time, and carries out the actions it returns. Nothing here reads a clock, awaits or
+does I/O, so every rule is testable with plain values.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+
+import attrs
+
+from audiointeract.errors import ConfigurationError
+from audiointeract.events import Action, Decision
+
+__all__ = [
+    "Backchannel",
+    "CancelReply",
+    "Ignore",
+    "Phase",
+    "ReplyOutcome",
+    "StartReply",
+    "TurnAction",
+    "TurnConfig",
+    "TurnState",
+    "on_decision",
+    "on_reply_ended",
+]
+
+
+class Phase(enum.Enum):
+    """Where the conversation is."""
+
+    LISTENING = "listening"
+    RESPONDING = "responding"
+    INTERRUPTING = "interrupting"
+
+
+class ReplyOutcome(enum.Enum):
+    """How a reply ended."""
+
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (math.isfinite(value) and value >= 0):
+        raise ConfigurationError(f"{type(instance).__name__}.{attribute.name} must be >= 0, got {value}")
+
+
+@attrs.frozen(kw_only=True)
+class TurnConfig:
+    """Session-level turn rules, applied whatever the decider says.
+
+    ``reply_cooldown``: no new reply within this many seconds after a reply ended.
+    ``interrupt_cooldown``: the same, after a reply was cancelled by barge-in.
+    ``allow_barge_in``: whether INTERRUPT decisions cancel the reply in flight.
+    """
+
+    reply_cooldown: float = attrs.field(default=0.0, validator=_non_negative)
+    interrupt_cooldown: float = attrs.field(default=0.0, validator=_non_negative)
+    allow_barge_in: bool = True
+
+
+@attrs.frozen(kw_only=True)
+class TurnState:
+    """The turn-taking state; replace it with what :func:`on_decision` returns."""
+
+    phase: Phase = Phase.LISTENING
+    reply_id: int | None = None
+    next_reply_id: int = 0
+    last_reply_end: float | None = None
+    quiet_until: float = -math.inf
+
+
+@attrs.frozen(kw_only=True)
+class StartReply:
+    """Start reply ``reply_id`` for ``decision``."""
+
+    reply_id: int
+    decision: Decision
+
+
+@attrs.frozen(kw_only=True)
+class CancelReply:
+    """Cancel reply ``reply_id`` because of ``decision`` (barge-in)."""
+
+    reply_id: int
+    decision: Decision
+
+
+@attrs.frozen(kw_only=True)
+class Backchannel:
+    """Acknowledge without taking the floor."""
+
+    decision: Decision
+
+
+@attrs.frozen(kw_only=True)
+class Ignore:
+    """Do not carry out ``decision``; ``reason`` says why."""
+
+    decision: Decision
+    reason: str
+
+
+TurnAction = StartReply | CancelReply | Backchannel | Ignore
+
+
+def on_decision(
+    state: TurnState, decision: Decision, now: float, config: TurnConfig
+) -> tuple[TurnState, tuple[TurnAction, ...]]:
+    """Apply one decision at session time ``now``."""
+    action = decision.action
+    if action is Action.SILENT:
+        return state, ()
+    if action is Action.RESPOND:
+        if state.phase is not Phase.LISTENING:
+            return state, (Ignore(decision=decision, reason=f"reply {state.reply_id} in flight"),)
+        if now < state.quiet_until:
+            return state, (Ignore(decision=decision, reason=f"cooldown until {state.quiet_until:.3f}s"),)
+        reply_id = state.next_reply_id
+        new = attrs.evolve(state, phase=Phase.RESPONDING, reply_id=reply_id, next_reply_id=reply_id + 1)
+        return new, (StartReply(reply_id=reply_id, decision=decision),)
+    if action is Action.INTERRUPT:
+        if state.phase is not Phase.RESPONDING or state.reply_id is None:
+            return state, (Ignore(decision=decision, reason="no reply to interrupt"),)
+        if not config.allow_barge_in:
+            return state, (Ignore(decision=decision, reason="barge-in disabled"),)
+        new = attrs.evolve(state, phase=Phase.INTERRUPTING)
+        return new, (CancelReply(reply_id=state.reply_id, decision=decision),)
+    if state.phase is not Phase.LISTENING:
+        return state, (Ignore(decision=decision, reason="no backchannel while the agent speaks"),)
+    return state, (Backchannel(decision=decision),)
+
+
+def on_reply_ended(
+    state: TurnState, reply_id: int, outcome: ReplyOutcome, now: float, config: TurnConfig
+) -> TurnState:
+    """Return to listening after reply ``reply_id`` ended at ``now``."""
+    if state.reply_id != reply_id:
+        return state
+    gap = config.interrupt_cooldown if outcome is ReplyOutcome.CANCELLED else config.reply_cooldown
+    return attrs.evolve(
+        state,
+        phase=Phase.LISTENING,
+        reply_id=None,
+        last_reply_end=now,
+        quiet_until=now + gap,
+    )

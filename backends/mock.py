@@ -1,0 +1,203 @@
+"""Mock backends: deterministic, dependency-free, running on the injected clock.
+
+They are product features for testing apps and policies, not placeholders:
+
+* :class:`ScriptedPerceiver` emits given perceptions once their audio has been heard.
+* :class:`EnergyPerceiver` is a real (if simple) energy-based speech detector.
+* :class:`ScriptedDecider` takes given actions at given stream times.
+* :class:`TurnEndDecider` answers when the user stops speaking and yields to barge-in.
+* :class:`ScriptedResponder` streams text at a set token rate after a first-token delay.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Callable, Sequence
+
+import attrs
+import numpy as np
+
+from audiointeract.audio import AudioChunk
+from audiointeract.clock import Clock, LoopClock
+from audiointeract.errors import ConfigurationError
+from audiointeract.events import (
+    Action,
+    Decision,
+    Perception,
+    ResponseDelta,
+    ResponseRequest,
+    SpeechActivity,
+    TextDelta,
+)
+from audiointeract.interfaces import DecisionContext, Decider, Perceiver, Responder
+
+__all__ = [
+    "EnergyPerceiver",
+    "ScriptedAction",
+    "ScriptedDecider",
+    "ScriptedPerceiver",
+    "ScriptedResponder",
+    "TurnEndDecider",
+]
+
+
+class ScriptedPerceiver(Perceiver):
+    """Emits each scripted perception with the chunk in which its ``span_end`` is heard.
+
+    Perceptions whose audio never arrives (span beyond the end of the stream) are
+    never emitted.
+    """
+
+    name = "mock"
+
+    def __init__(self, script: Sequence[Perception] = ()) -> None:
+        self._script = sorted(script, key=lambda p: (p.span_end, p.span_start))
+        self._position = 0
+
+    async def perceive(self, chunk: AudioChunk) -> Sequence[Perception]:
+        out: list[Perception] = []
+        while self._position < len(self._script) and self._script[self._position].span_end <= chunk.end_time:
+            out.append(self._script[self._position])
+            self._position += 1
+        return out
+
+    async def reset(self) -> None:
+        self._position = 0
+
+
+class EnergyPerceiver(Perceiver):
+    """Speech activity from frame energy with onset/hangover smoothing (numpy only).
+
+    Speech starts after ``min_speech`` seconds above ``threshold_db`` (dBFS RMS over
+    20 ms frames) and ends after ``min_silence`` seconds below it.
+    """
+
+    name = "energy"
+
+    def __init__(self, *, threshold_db: float = -40.0, min_speech: float = 0.15, min_silence: float = 0.5) -> None:
+        if not math.isfinite(threshold_db) or min_speech < 0 or min_silence <= 0:
+            raise ConfigurationError("EnergyPerceiver needs a finite threshold and min_silence > 0")
+        self._threshold = threshold_db
+        self._min_speech = min_speech
+        self._min_silence = min_silence
+        self._speaking = False
+        self._run_start: float | None = None
+
+    async def perceive(self, chunk: AudioChunk) -> Sequence[Perception]:
+        frame = max(1, chunk.sample_rate // 50)
+        out: list[Perception] = []
+        samples = chunk.samples
+        for offset in range(0, samples.size, frame):
+            block = samples[offset : offset + frame].astype(np.float64)
+            rms = math.sqrt(float(np.mean(block * block))) if block.size else 0.0
+            loud = 20 * math.log10(rms + 1e-12) > self._threshold
+            t = (chunk.start_sample + offset) / chunk.sample_rate
+            t_end = (chunk.start_sample + offset + block.size) / chunk.sample_rate
+            if loud != self._speaking:
+                if self._run_start is None:
+                    self._run_start = t
+                needed = self._min_speech if loud else self._min_silence
+                if t_end - self._run_start >= needed:
+                    self._speaking = loud
+                    out.append(
+                        SpeechActivity(span_start=self._run_start, span_end=t_end, speaking=loud, source=self.name)
+                    )
+                    self._run_start = None
+            else:
+                self._run_start = None
+        return out
+
+    async def reset(self) -> None:
+        self._speaking = False
+        self._run_start = None
+
+
+@attrs.frozen(kw_only=True)
+class ScriptedAction:
+    """Take ``action`` (for ``task``) at the first decision point with ``heard_until >= at``."""
+
+    at: float
+    action: Action = attrs.field(converter=Action)
+    task: str | None = None
+    reason: str = "scripted"
+
+
+class ScriptedDecider(Decider):
+    """Takes scripted actions at scripted stream times; SILENT otherwise."""
+
+    name = "scripted"
+
+    def __init__(self, script: Sequence[ScriptedAction] = ()) -> None:
+        self._script = sorted(script, key=lambda a: a.at)
+        self._position = 0
+
+    async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
+        if self._position < len(self._script) and self._script[self._position].at <= context.heard_until:
+            step = self._script[self._position]
+            self._position += 1
+            return Decision(action=step.action, task=step.task, reason=step.reason)
+        return Decision.silent()
+
+    async def reset(self) -> None:
+        self._position = 0
+
+
+class TurnEndDecider(Decider):
+    """RESPOND when the user's speech ends; INTERRUPT when the user speaks over a reply.
+
+    ``task`` names the standing task the replies serve (default: the first one).
+    """
+
+    name = "turn-end"
+
+    def __init__(self, *, task: str | None = None, barge_in: bool = True) -> None:
+        self._task = task
+        self._barge_in = barge_in
+
+    async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
+        task = self._task or (context.tasks[0].name if context.tasks else None)
+        for p in reversed(perceptions):
+            if not isinstance(p, SpeechActivity):
+                continue
+            if p.speaking and context.agent_speaking and self._barge_in:
+                return Decision(action=Action.INTERRUPT, task=task, evidence=(p,), reason="user spoke over the reply")
+            if not p.speaking and not context.agent_speaking:
+                return Decision(action=Action.RESPOND, task=task, evidence=(p,), reason="user turn ended")
+        return Decision.silent()
+
+
+class ScriptedResponder(Responder):
+    """Streams a reply word by word on the clock.
+
+    ``reply`` is a fixed text or a function of the request. The first word comes
+    ``first_token_delay`` seconds after the request, then one word every
+    ``1 / tokens_per_second`` seconds.
+    """
+
+    name = "mock"
+
+    def __init__(
+        self,
+        reply: str | Callable[[ResponseRequest], str] = "Okay.",
+        *,
+        tokens_per_second: float = 20.0,
+        first_token_delay: float = 0.2,
+        clock: Clock | None = None,
+    ) -> None:
+        if not (math.isfinite(tokens_per_second) and tokens_per_second > 0):
+            raise ConfigurationError(f"tokens_per_second must be > 0, got {tokens_per_second}")
+        if not (math.isfinite(first_token_delay) and first_token_delay >= 0):
+            raise ConfigurationError(f"first_token_delay must be >= 0, got {first_token_delay}")
+        self._reply = reply
+        self._interval = 1.0 / tokens_per_second
+        self._first = first_token_delay
+        self._clock = clock or LoopClock()
+
+    async def respond(self, request: ResponseRequest) -> AsyncIterator[ResponseDelta]:
+        text = self._reply(request) if callable(self._reply) else self._reply
+        words = text.split()
+        await self._clock.sleep(self._first)
+        for number, word in enumerate(words):
+            if number:
+                await self._clock.sleep(self._interval)
+            yield TextDelta(text=word if number == 0 else " " + word)
