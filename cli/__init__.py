@@ -1,0 +1,44 @@
+"""The ``audiointeract`` command. Subcommands import lazily so ``--help`` stays fast."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+__all__ = ["main"]
+
+# name -> (module, attribute, one-line help); each module defines one click command
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": ("audiointeract.cli.run", "run", "Run a live session on an audio file or raw PCM on stdin."),
+    "backends": ("audiointeract.cli.backends", "backends", "List backends: installed, and how to install the rest."),
+    "simulate": ("audiointeract.cli.simulate", "simulate", "Run a scene on virtual time and print timing metrics."),
+    "report": ("audiointeract.cli.report", "report", "Recompute metrics from a saved trace."),
+    "train": ("audiointeract.cli.train", "train", "Train a decision policy from simulated episodes."),
+    "evaluate": ("audiointeract.cli.evaluate", "evaluate", "Compare decision policies on held-out and real scenes."),
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        spec = _COMMANDS.get(cmd_name)
+        if spec is None:
+            return None
+        module = importlib.import_module(spec[0])
+        command: click.Command = getattr(module, spec[1])
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, spec[2]) for name, spec in sorted(_COMMANDS.items())]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=_LazyGroup)
+@click.version_option(package_name="audiointeract")
+def main(**_: Any) -> None:
+    """Online audio interaction: perceive, decide and respond on a live audio stream."""
