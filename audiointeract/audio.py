@@ -154,8 +154,11 @@ def resample(samples: FloatArray, source_rate: int, target_rate: int) -> FloatAr
 
     divisor = gcd(source_rate, target_rate)
     ratio = Fraction(target_rate // divisor, source_rate // divisor)
-    out = resample_poly(samples.astype(np.float64), ratio.numerator, ratio.denominator)
-    return np.clip(out, -1.0, 1.0).astype(np.float32)
+    out: npt.NDArray[np.float64] = np.asarray(
+        resample_poly(samples.astype(np.float64), ratio.numerator, ratio.denominator), dtype=np.float64
+    )
+    clipped: FloatArray = np.clip(out, -1.0, 1.0).astype(np.float32)
+    return clipped
 
 
 def to_session_audio(

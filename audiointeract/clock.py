@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import anyio
 
@@ -34,7 +35,7 @@ class Clock(abc.ABC):
         """Wait ``seconds`` (a checkpoint even for 0)."""
         await self.sleep_until(self.now() + max(0.0, seconds))
 
-    def deadline_scope(self, seconds: float | None) -> anyio.CancelScope:
+    def deadline_scope(self, seconds: float | None) -> AbstractContextManager[anyio.CancelScope]:
         """A cancel scope that fails with :class:`TimeoutError` after ``seconds`` (None: never)."""
         if seconds is None:
             return anyio.CancelScope()

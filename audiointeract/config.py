@@ -104,6 +104,13 @@ class SessionConfig:
     request_audio_seconds: float = attrs.field(default=0.0, validator=_non_negative)
     """Seconds of recent audio attached to each reply request (for audio-LLM responders)."""
     event_buffer: int = attrs.field(default=8192, validator=_positive_int)
+    audio_block_seconds: float = attrs.field(default=0.1, validator=_non_negative)
+    """Reply audio is emitted in blocks this long at their play time; a barge-in cuts within one block."""
+
+    @audio_block_seconds.validator
+    def _check_block(self, _: attrs.Attribute[float], value: float) -> None:
+        if not 0.01 <= value <= 1.0:
+            raise ConfigurationError(f"audio_block_seconds={value} is outside [0.01, 1.0] s")
 
     @tasks.validator
     def _check_tasks(self, _: attrs.Attribute[tuple[StandingTask, ...]], value: tuple[StandingTask, ...]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Iterable
 from typing import Any, ClassVar, TypeAlias
 
 import attrs
@@ -86,6 +87,18 @@ def _check_span(instance: Any) -> None:
         )
 
 
+def _words(items: Iterable[Word]) -> tuple[Word, ...]:
+    return tuple(items)
+
+
+def _perceptions(items: Iterable[Perception]) -> tuple[Perception, ...]:
+    return tuple(items)
+
+
+def _turns(items: Iterable[Turn]) -> tuple[Turn, ...]:
+    return tuple(items)
+
+
 # --------------------------------------------------------------------------- perceptions
 
 
@@ -145,7 +158,7 @@ class TranscriptUpdate(Perception):
     kind: ClassVar[str] = "transcript"
     committed: str = ""
     tentative: str = ""
-    words: tuple[Word, ...] = attrs.field(default=(), converter=tuple)
+    words: tuple[Word, ...] = attrs.field(default=(), converter=_words)
 
 
 @_register
@@ -205,7 +218,7 @@ class Decision:
     kind: ClassVar[str] = "decision"
     action: Action = attrs.field(converter=Action)
     task: str | None = None
-    evidence: tuple[Perception, ...] = attrs.field(default=(), converter=tuple)
+    evidence: tuple[Perception, ...] = attrs.field(default=(), converter=_perceptions)
     score: float = attrs.field(default=1.0, validator=_unit_interval)
     reason: str = ""
     id: int | None = None
@@ -236,7 +249,7 @@ class ResponseRequest:
     decision: Decision
     task: StandingTask | None
     transcript: str
-    history: tuple[Turn, ...] = attrs.field(default=(), converter=tuple)
+    history: tuple[Turn, ...] = attrs.field(default=(), converter=_turns)
     trigger: Perception | None = None
     audio: FloatArray | None = None
     sample_rate: int = 16000

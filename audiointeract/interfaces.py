@@ -22,6 +22,7 @@ import abc
 from collections.abc import AsyncIterator, Sequence
 
 import attrs
+import numpy.typing as npt
 
 from audiointeract.audio import AudioChunk
 from audiointeract.events import (
@@ -36,8 +37,8 @@ from audiointeract.events import (
 
 __all__ = [
     "AudioSource",
-    "DecisionContext",
     "Decider",
+    "DecisionContext",
     "Observer",
     "Perceiver",
     "Responder",
@@ -158,7 +159,7 @@ class AudioSource(abc.ABC):
     """
 
     @abc.abstractmethod
-    def blocks(self) -> AsyncIterator[tuple[object, int]]:
+    def blocks(self) -> AsyncIterator[tuple[npt.ArrayLike, int]]:
         """Yield ``(array_like, sample_rate)`` blocks in stream order."""
 
     async def aclose(self) -> None:

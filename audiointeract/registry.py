@@ -56,7 +56,7 @@ class BackendInfo:
         return f"pip install 'audiointeract[{self.extra}]'"
 
 
-def _builtin(kind: Kind, name: str, target: str, description: str, extra: str | None = None,
+def _builtin(kind: Kind, name: str, target: str, description: str, extra: str | None = None,  # noqa: PLR0917
              requires: tuple[str, ...] = ()) -> BackendInfo:
     return BackendInfo(kind=kind, name=name, target=target, extra=extra, requires=requires, description=description)
 
@@ -130,7 +130,7 @@ def _entry_point_backends() -> list[BackendInfo]:
         found.append(
             BackendInfo(kind=kind, name=name, target=entry.value, extra=None, requires=(),
                         description=f"from {entry.dist.name if entry.dist else 'an entry point'}",
-                        origin="entry-point")  # type: ignore[arg-type]
+                        origin="entry-point")
         )
     return found
 

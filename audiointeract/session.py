@@ -34,7 +34,6 @@ from audiointeract.clock import Clock, LoopClock, Stopwatch
 from audiointeract.config import DecisionMode, FailureAction, FailurePolicy, Pacing, SessionConfig
 from audiointeract.errors import AudioInteractError, BackendTimeout, ContractViolation
 from audiointeract.events import (
-    Action,
     AudioDelta,
     AudioReceived,
     BackendErrorEvent,
@@ -57,7 +56,7 @@ from audiointeract.events import (
     Turn,
     event_to_dict,
 )
-from audiointeract.interfaces import AudioSource, DecisionContext, Decider, Observer, Perceiver, Responder
+from audiointeract.interfaces import AudioSource, Decider, DecisionContext, Observer, Perceiver, Responder
 from audiointeract.queues import BoundedQueue, Overflow, QueueStatistics
 from audiointeract.trace import Trace, TraceRecorder
 from audiointeract.turns import (
@@ -76,6 +75,7 @@ __all__ = ["EventStream", "LatencySummary", "Session", "SessionStatistics"]
 T = TypeVar("T")
 _EPS = 1e-9
 _LATENCY_WINDOW = 2048
+_PLAYBACK_BUFFER = 64
 
 
 @attrs.frozen(kw_only=True)
@@ -615,7 +615,8 @@ class Session:
         self._reply_done = anyio.Event()
         self._idle = anyio.Event()
         self._counts["replies_started"] += 1
-        self._emit(ReplyStarted(reply_id=action.reply_id, decision_id=decision.id or 0, task=decision.task, at=self._now()))
+        assert decision.id is not None
+        self._emit(ReplyStarted(reply_id=action.reply_id, decision_id=decision.id, task=decision.task, at=self._now()))
         group.start_soon(self._run_reply, self._reply, request)
 
     def _request_audio(self) -> FloatArray | None:
@@ -643,12 +644,28 @@ class Session:
                 await self._stream_reply(reply, request, progress)
         finally:
             # runs on every exit, also when the whole session is torn down: exactly one terminal event
-            if not progress.done and reply.cancel_requested_at is None:
+            if not progress.done and progress.failure is None and reply.cancel_requested_at is None:
                 reply.cancel_requested_at = self._now()
                 reply.cancel_reason = "session ended"
             self._end_reply(reply, progress)
 
     async def _stream_reply(self, reply: _Reply, request: ResponseRequest, progress: _ReplyProgress) -> None:
+        """Generate and play concurrently: text is emitted as it comes, audio at its play time."""
+        send, receive = anyio.create_memory_object_stream[AudioDelta](max_buffer_size=_PLAYBACK_BUFFER)
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._play_loop, reply, receive, progress)
+            async with send:
+                await self._generate(reply, request, progress, send)
+            if progress.failure is not None:
+                group.cancel_scope.cancel()
+
+    async def _generate(
+        self,
+        reply: _Reply,
+        request: ResponseRequest,
+        progress: _ReplyProgress,
+        audio_out: anyio.abc.ObjectSendStream[AudioDelta],
+    ) -> None:
         policy = self.config.responder_failure
         attempt = 0
         while True:
@@ -656,11 +673,18 @@ class Session:
             try:
                 with self._watch.clock.deadline_scope(policy.timeout):
                     async with contextlib.aclosing(self.responder.respond(request)) as stream:  # type: ignore[type-var]
-                        async for delta in stream:
+                        async for item in stream:
+                            delta: object = item  # checked: backends may break the contract
                             if reply.cancel_requested_at is not None:
                                 return
-                            await self._emit_delta(reply, delta, progress)
-                await self._watch.sleep_until_elapsed(progress.playback_end)
+                            if isinstance(delta, TextDelta):
+                                self._emit_text(reply, delta, progress)
+                            elif isinstance(delta, AudioDelta):
+                                progress.deltas += 1
+                                await audio_out.send(delta)
+                            else:
+                                msg = f"respond() yielded {type(delta).__name__}, not a TextDelta or AudioDelta"
+                                raise ContractViolation(msg)  # noqa: TRY301 - reported like any backend error
             except Exception as exc:  # noqa: BLE001 - every backend failure becomes an event
                 error = _as_timeout(exc, policy)
                 retry = bool(getattr(error, "retryable", False)) and attempt <= policy.max_retries
@@ -670,37 +694,50 @@ class Session:
                     await self._watch.clock.sleep(policy.backoff * 2 ** (attempt - 1))
                     continue
                 progress.failure = error
-            progress.done = True
             return
 
-    async def _emit_delta(self, reply: _Reply, delta: object, progress: _ReplyProgress) -> None:
-        if isinstance(delta, TextDelta):
-            if not delta.text:
-                return
-            reply.text.append(delta.text)
-            self._emit(ReplyText(reply_id=reply.reply_id, text=delta.text, at=self._now()))
-        elif isinstance(delta, AudioDelta):
+    def _emit_text(self, reply: _Reply, delta: TextDelta, progress: _ReplyProgress) -> None:
+        if not delta.text:
+            return
+        reply.text.append(delta.text)
+        progress.deltas += 1
+        now = self._now()
+        if progress.first_output is None:
+            progress.first_output = now
+        self._emit(ReplyText(reply_id=reply.reply_id, text=delta.text, at=now))
+
+    async def _play_loop(
+        self, reply: _Reply, audio_in: anyio.abc.ObjectReceiveStream[AudioDelta], progress: _ReplyProgress
+    ) -> None:
+        async with audio_in:
+            async for delta in audio_in:
+                await self._play(reply, delta, progress)
+        await self._watch.sleep_until_elapsed(progress.playback_end)
+        progress.done = progress.failure is None
+
+    async def _play(self, reply: _Reply, delta: AudioDelta, progress: _ReplyProgress) -> None:
+        """Emit reply audio in blocks at their play time, so a cancel cuts it within one block."""
+        block = max(1, round(self.config.audio_block_seconds * delta.sample_rate))
+        for start in range(0, delta.samples.size, block):
+            samples = delta.samples[start : start + block]
             play_at = max(self._now(), progress.playback_end)
             await self._watch.sleep_until_elapsed(play_at)
             if reply.cancel_requested_at is not None:
                 return
-            progress.playback_end = play_at + delta.duration
+            duration = samples.size / delta.sample_rate
+            progress.playback_end = play_at + duration
+            if progress.first_output is None:
+                progress.first_output = play_at
             self._emit(
                 ReplyAudio(
                     reply_id=reply.reply_id,
                     play_at=play_at,
-                    duration=delta.duration,
+                    duration=duration,
                     sample_rate=delta.sample_rate,
                     at=self._now(),
-                    samples=delta.samples,
+                    samples=samples,
                 )
             )
-        else:
-            msg = f"respond() yielded {type(delta).__name__}, not a TextDelta or AudioDelta"
-            raise ContractViolation(msg)
-        progress.deltas += 1
-        if progress.first_output is None:
-            progress.first_output = self._now()
 
     def _end_reply(self, reply: _Reply, progress: _ReplyProgress) -> None:
         now = self._now()
@@ -758,7 +795,7 @@ class Session:
             try:
                 with self._watch.clock.deadline_scope(policy.timeout):
                     return await fn(*args)
-            except Exception as exc:  # noqa: BLE001 - every backend failure becomes an event
+            except Exception as exc:
                 error = _as_timeout(exc, policy)
                 retryable = bool(getattr(error, "retryable", False))
                 if retryable and attempt <= policy.max_retries:

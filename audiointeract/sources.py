@@ -31,7 +31,7 @@ class ArraySource(AudioSource):
         self._rate = sample_rate
         self._block = max(1, round(block_seconds * sample_rate))
 
-    async def blocks(self) -> AsyncIterator[tuple[object, int]]:
+    async def blocks(self) -> AsyncIterator[tuple[npt.ArrayLike, int]]:
         for start in range(0, self._samples.shape[0], self._block):
             yield self._samples[start : start + self._block], self._rate
 
@@ -53,7 +53,7 @@ class FileSource(AudioSource):
         self.duration = float(info.duration)
         self._block = max(1, round(block_seconds * self.sample_rate))
 
-    async def blocks(self) -> AsyncIterator[tuple[object, int]]:
+    async def blocks(self) -> AsyncIterator[tuple[npt.ArrayLike, int]]:
         import soundfile  # noqa: PLC0415
 
         with soundfile.SoundFile(str(self.path)) as handle:
@@ -82,7 +82,7 @@ class PcmStreamSource(AudioSource):
         self._frame_bytes = self._dtype.itemsize * channels
         self._block_bytes = max(1, round(block_seconds * sample_rate)) * self._frame_bytes
 
-    async def blocks(self) -> AsyncIterator[tuple[object, int]]:
+    async def blocks(self) -> AsyncIterator[tuple[npt.ArrayLike, int]]:
         leftover = b""
         while True:
             data = await anyio.to_thread.run_sync(self._stream.read, self._block_bytes)

@@ -8,7 +8,7 @@ runs on virtual time with the same inputs give byte-identical files.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -34,11 +34,15 @@ class TraceRecord:
     event: Event
 
 
+def _records(items: Iterable[TraceRecord]) -> tuple[TraceRecord, ...]:
+    return tuple(items)
+
+
 @attrs.frozen(kw_only=True)
 class Trace:
     """An ordered, immutable list of records plus session metadata."""
 
-    records: tuple[TraceRecord, ...] = attrs.field(converter=tuple)
+    records: tuple[TraceRecord, ...] = attrs.field(converter=_records)
     meta: dict[str, Any] = attrs.field(factory=dict)
 
     def __iter__(self) -> Iterator[TraceRecord]:

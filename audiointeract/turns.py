@@ -110,7 +110,7 @@ class Ignore:
 TurnAction = StartReply | CancelReply | Backchannel | Ignore
 
 
-def on_decision(
+def on_decision(  # noqa: PLR0911 - one return per rule reads best
     state: TurnState, decision: Decision, now: float, config: TurnConfig
 ) -> tuple[TurnState, tuple[TurnAction, ...]]:
     """Apply one decision at session time ``now``."""

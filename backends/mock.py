@@ -29,7 +29,7 @@ from audiointeract.events import (
     SpeechActivity,
     TextDelta,
 )
-from audiointeract.interfaces import DecisionContext, Decider, Perceiver, Responder
+from audiointeract.interfaces import Decider, DecisionContext, Perceiver, Responder
 
 __all__ = [
     "EnergyPerceiver",
