@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import math
+from collections.abc import Iterable
 
 import attrs
 
@@ -42,7 +43,8 @@ class Pacing(enum.Enum):
     REALTIME = "realtime"
     """Each chunk enters when its last sample would have been heard (stream time = session time)."""
     FAST = "fast"
-    """As fast as the session takes it (files, batch evaluation)."""
+    """As fast as the session takes it, in lock-step: the next chunk enters once the previous
+    one has been decided on (files, batch evaluation)."""
 
 
 class FailureAction(enum.Enum):
@@ -67,6 +69,10 @@ def _positive_int(instance: object, attribute: attrs.Attribute[int], value: int)
         raise ConfigurationError(f"{type(instance).__name__}.{attribute.name} must be >= 1, got {value}")
 
 
+def _tasks(items: Iterable[StandingTask]) -> tuple[StandingTask, ...]:
+    return tuple(items)
+
+
 @attrs.frozen(kw_only=True)
 class FailurePolicy:
     """Retry retryable failures with exponential backoff, then skip or stop.
@@ -86,7 +92,7 @@ class SessionConfig:
     """Everything that shapes a session's behaviour, validated on construction."""
 
     audio: AudioFormat = attrs.field(factory=AudioFormat)
-    tasks: tuple[StandingTask, ...] = attrs.field(default=DEFAULT_TASKS, converter=tuple)
+    tasks: tuple[StandingTask, ...] = attrs.field(default=DEFAULT_TASKS, converter=_tasks)
     decision_mode: DecisionMode = attrs.field(default=DecisionMode.DRAIN, converter=DecisionMode)
     half_duplex: bool = False
     """If true, no decision is made while a reply is in flight (the paper's scheduler)."""

@@ -273,6 +273,8 @@ class Session:
         self._stop_requested = False
         self._ingest_scope: anyio.CancelScope | None = None
         self._arrivals: dict[int, float] = {}
+        self._decided_through = -1
+        self._decided: anyio.Event | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -399,6 +401,8 @@ class Session:
         assert self._chunks is not None
         if self.config.pacing is Pacing.REALTIME:
             await self._watch.sleep_until_elapsed(chunk.end_time)
+        else:
+            await self._wait_decided(chunk.index - 1)
         self._heard = chunk.end_time
         self._counts["chunks_received"] += 1
         now = self._now()
@@ -409,6 +413,17 @@ class Session:
             await self._chunks.put(chunk, on_drop=self._on_chunk_dropped)
         except AudioInteractError as exc:
             raise _SessionFailure("chunk queue", exc) from exc
+
+    async def _wait_decided(self, index: int) -> None:
+        """Lock-step for FAST pacing: wait until chunk ``index`` went through a decision point."""
+        while self._decided_through < index:
+            self._decided = anyio.Event()
+            await self._decided.wait()
+
+    def _mark_decided(self, index: int) -> None:
+        self._decided_through = max(self._decided_through, index)
+        if self._decided is not None:
+            self._decided.set()
 
     def _on_chunk_dropped(self, chunk: AudioChunk | None) -> None:
         if chunk is not None:
@@ -511,14 +526,12 @@ class Session:
             self._absorb(perceptions)
             context = self._context(heard_until)
             outcome = await self._call("decider", policy, self.decider.decide, context, perceptions)
-            if isinstance(outcome, _Skipped):
-                continue
-            decision = self._stamp(outcome, heard_until)
-            if decision is None:
-                continue
-            now = decision.decided_at if decision.decided_at is not None else self._now()
-            self._decision_latency.extend(now - item.arrived_at for item in items)
-            await self._carry_out(decision, group)
+            decision = None if isinstance(outcome, _Skipped) else self._stamp(outcome, heard_until)
+            if decision is not None:
+                assert decision.decided_at is not None
+                self._decision_latency.extend(decision.decided_at - item.arrived_at for item in items)
+                self._carry_out(decision, group)
+            self._mark_decided(max(item.index for item in items))
         await self._wait_reply()
 
     def _stamp(self, outcome: object, heard_until: float) -> Decision | None:
@@ -576,7 +589,7 @@ class Session:
             pending_chunks=len(self._pending),
         )
 
-    async def _carry_out(self, decision: Decision, group: anyio.abc.TaskGroup) -> None:
+    def _carry_out(self, decision: Decision, group: anyio.abc.TaskGroup) -> None:
         assert decision.id is not None
         assert decision.decided_at is not None
         self._turn, actions = on_decision(self._turn, decision, decision.decided_at, self.config.turn)

@@ -1,0 +1,155 @@
+"""The clip bank: real recordings on disk, named ``"<bank>:<name>"`` in scenes.
+
+Three banks come from Debian packages (documented defaults, each overridable with an
+environment variable):
+
+* ``asterisk:<prompt>`` — ``asterisk-core-sounds-en-wav`` IVR prompts (8 kHz, one
+  voice), root ``$AUDIOINTERACT_ASTERISK_SOUNDS`` (default
+  ``/usr/share/asterisk/sounds/en_US_f_Allison``); transcripts from
+  ``$AUDIOINTERACT_ASTERISK_TRANSCRIPTS`` (default
+  ``/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz``).
+* ``pocketsphinx:<path>`` — ``pocketsphinx-testdata`` (16 kHz read speech; ``.raw``
+  is 16 kHz s16), root ``$AUDIOINTERACT_POCKETSPHINX_DATA`` (default
+  ``/usr/share/pocketsphinx/test/data``); LibriVox transcripts from
+  ``librivox/transcription``.
+* ``sonic-pi:<sample>`` — ``sonic-pi-samples`` CC0 recordings (crow, door, ambience…),
+  root ``$AUDIOINTERACT_SONIC_PI_SAMPLES`` (default ``/usr/share/sonic-pi/samples``).
+
+Any other clip string is a file path.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from audiointeract.audio import FloatArray, to_mono_float32
+from audiointeract.errors import AudioFormatError, ConfigurationError
+
+__all__ = ["DEFAULT_ROOTS", "ClipBank", "default_bank"]
+
+DEFAULT_ROOTS: Mapping[str, tuple[str, str]] = {
+    "asterisk": ("AUDIOINTERACT_ASTERISK_SOUNDS", "/usr/share/asterisk/sounds/en_US_f_Allison"),
+    "pocketsphinx": ("AUDIOINTERACT_POCKETSPHINX_DATA", "/usr/share/pocketsphinx/test/data"),
+    "sonic-pi": ("AUDIOINTERACT_SONIC_PI_SAMPLES", "/usr/share/sonic-pi/samples"),
+}
+_ASTERISK_TRANSCRIPTS = (
+    "AUDIOINTERACT_ASTERISK_TRANSCRIPTS",
+    "/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz",
+)
+_EXTENSIONS = (".wav", ".flac", ".raw")
+_RAW_RATE = 16000
+
+
+class ClipBank:
+    """Finds, loads (cached) and transcribes clips by ``"<bank>:<name>"`` or path."""
+
+    def __init__(self, roots: Mapping[str, str | Path], *, asterisk_transcripts: str | Path | None = None) -> None:
+        self.roots = {name: Path(root) for name, root in roots.items()}
+        self._asterisk_transcripts = Path(asterisk_transcripts) if asterisk_transcripts else None
+
+    def path(self, clip: str) -> Path:
+        """The file a clip name refers to; raises ConfigurationError when absent."""
+        bank, sep, name = clip.partition(":")
+        if not sep or bank not in self.roots:
+            candidate = Path(clip)
+            if candidate.is_file():
+                return candidate
+            raise ConfigurationError(
+                f"clip {clip!r} is neither '<bank>:<name>' with bank in {sorted(self.roots)} nor an existing file"
+            )
+        base = self.roots[bank] / name
+        for candidate in (base, *(base.with_name(base.name + ext) for ext in _EXTENSIONS)):
+            if candidate.is_file():
+                return candidate
+        raise ConfigurationError(
+            f"clip {clip!r} not found under {str(self.roots[bank])!r}; install the Debian package or set "
+            f"{DEFAULT_ROOTS[bank][0] if bank in DEFAULT_ROOTS else 'the bank root'}"
+        )
+
+    def load(self, clip: str) -> tuple[FloatArray, int]:
+        """Mono float32 samples and sample rate of a clip (read once, then cached)."""
+        return _read(str(self.path(clip)))
+
+    def duration(self, clip: str) -> float:
+        """Length of a clip in seconds."""
+        samples, rate = self.load(clip)
+        return samples.size / rate
+
+    def transcript(self, clip: str) -> str | None:
+        """The known transcript of a speech clip (Asterisk prompts, LibriVox), else None."""
+        bank, _, name = clip.partition(":")
+        stem = Path(name).stem
+        if bank == "asterisk" and self._asterisk_transcripts is not None:
+            return _asterisk_transcripts(str(self._asterisk_transcripts)).get(name) or _asterisk_transcripts(
+                str(self._asterisk_transcripts)
+            ).get(stem)
+        if bank == "pocketsphinx" and name.startswith("librivox/"):
+            return _librivox_transcripts(str(self.roots[bank] / "librivox" / "transcription")).get(stem)
+        return None
+
+    def available(self, bank: str) -> bool:
+        """Whether the bank's root folder exists on this machine."""
+        return bank in self.roots and self.roots[bank].is_dir()
+
+
+def default_bank() -> ClipBank:
+    """The Debian-package banks, with environment-variable overrides."""
+    roots = {bank: os.environ.get(var, default) for bank, (var, default) in DEFAULT_ROOTS.items()}
+    transcripts = os.environ.get(*_ASTERISK_TRANSCRIPTS)
+    return ClipBank(roots, asterisk_transcripts=transcripts)
+
+
+@cache
+def _read(path: str) -> tuple[FloatArray, int]:
+    if path.endswith(".raw"):
+        data = np.fromfile(path, dtype="<i2")
+        if data.size == 0:
+            raise AudioFormatError(f"clip {path!r} is empty")
+        samples, rate = to_mono_float32(data), _RAW_RATE
+    else:
+        import soundfile  # noqa: PLC0415 - only real clips need libsndfile
+
+        try:
+            data, rate = soundfile.read(path, dtype="float32", always_2d=True)
+        except RuntimeError as exc:
+            raise AudioFormatError(f"cannot read clip {path!r}: {exc}") from exc
+        samples = to_mono_float32(data)
+    samples.flags.writeable = False
+    return samples, int(rate)
+
+
+@cache
+def _asterisk_transcripts(path: str) -> dict[str, str]:
+    file = Path(path)
+    if not file.is_file():
+        return {}
+    out: dict[str, str] = {}
+    with gzip.open(file, "rt", encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.startswith(";") or ":" not in line:
+                continue
+            key, _, text = line.partition(":")
+            text = text.strip()
+            if text and not text.startswith("["):
+                out[key.strip()] = re.sub(r"\s+", " ", text)
+    return out
+
+
+@cache
+def _librivox_transcripts(path: str) -> dict[str, str]:
+    file = Path(path)
+    if not file.is_file():
+        return {}
+    out: dict[str, str] = {}
+    for line in file.read_text(encoding="utf-8").splitlines():
+        match = re.match(r"\s*<s>(.*)</s>\s*\((.+)\)\s*$", line)
+        if match:
+            out[match.group(2).strip()] = match.group(1).strip()
+    return out
