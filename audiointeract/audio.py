@@ -8,7 +8,6 @@ sample rate) is converted here, once, and bad input raises
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from fractions import Fraction
 from math import gcd
 
@@ -197,30 +196,33 @@ class Rechunker:
         """Samples handed out in chunks so far."""
         return self._next_sample
 
-    def push(self, samples: FloatArray) -> Iterator[AudioChunk]:
-        """Add session-format samples and yield every chunk that is now complete."""
+    def push(self, samples: FloatArray) -> list[AudioChunk]:
+        """Add session-format samples and return every chunk that is now complete."""
         if samples.dtype != np.float32 or samples.ndim != 1:
             raise AudioFormatError("Rechunker.push expects 1-D float32 samples in the session format")
         if samples.size:
             self._pending.append(samples)
             self._pending_size += samples.size
         size = self._fmt.chunk_samples
-        while self._pending_size >= size:
-            joined = np.concatenate(self._pending)
-            yield self._emit(joined[:size])
-            rest = joined[size:]
-            self._pending = [rest] if rest.size else []
-            self._pending_size = rest.size
+        if self._pending_size < size:
+            return []
+        joined = np.concatenate(self._pending)
+        whole = joined.size - joined.size % size
+        chunks = [self._emit(joined[start : start + size]) for start in range(0, whole, size)]
+        rest = joined[whole:]
+        self._pending = [rest] if rest.size else []
+        self._pending_size = rest.size
+        return chunks
 
-    def flush(self) -> Iterator[AudioChunk]:
-        """Yield the last partial chunk, zero-padded to full size, if any samples remain."""
+    def flush(self) -> list[AudioChunk]:
+        """Return the last partial chunk, zero-padded to full size, if any samples remain."""
         if self._pending_size == 0:
-            return
+            return []
         joined = np.concatenate(self._pending)
         padded = np.zeros(self._fmt.chunk_samples, dtype=np.float32)
         padded[: joined.size] = joined
         self._pending, self._pending_size = [], 0
-        yield self._emit(padded)
+        return [self._emit(padded)]
 
     def _emit(self, samples: FloatArray) -> AudioChunk:
         chunk = AudioChunk(

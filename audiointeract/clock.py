@@ -10,7 +10,6 @@ code runs on real time in production and on virtual time under
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 import anyio
@@ -73,11 +72,11 @@ class Stopwatch:
         return self._clock
 
     def elapsed(self) -> float:
-        """Seconds since :meth:`start`."""
+        """Seconds since :meth:`start`, rounded to the nanosecond so traces do not depend on the origin."""
         if self._origin is None:
             msg = "Stopwatch.elapsed() before start()"
             raise RuntimeError(msg)
-        return self._clock.now() - self._origin
+        return round(self._clock.now() - self._origin, 9)
 
     async def sleep_until_elapsed(self, seconds: float) -> None:
         """Wait until ``elapsed() >= seconds``."""
@@ -85,7 +84,3 @@ class Stopwatch:
             msg = "Stopwatch.sleep_until_elapsed() before start()"
             raise RuntimeError(msg)
         await self._clock.sleep_until(self._origin + seconds)
-
-    def relative(self) -> Callable[[], float]:
-        """A zero-argument function returning :meth:`elapsed`."""
-        return self.elapsed

@@ -352,7 +352,7 @@ class ReplyText:
 
 
 @_register
-@attrs.frozen(kw_only=True, eq=False)
+@attrs.frozen(kw_only=True)
 class ReplyAudio:
     """Reply audio scheduled to play from ``play_at`` for ``duration`` seconds (session time)."""
 
@@ -362,7 +362,7 @@ class ReplyAudio:
     duration: float
     sample_rate: int
     at: float
-    samples: FloatArray | None = attrs.field(default=None, metadata={"trace": False})
+    samples: FloatArray | None = attrs.field(default=None, eq=False, repr=False, metadata={"trace": False})
 
 
 @_register

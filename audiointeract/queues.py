@@ -44,7 +44,7 @@ class QueueStatistics:
 
 
 class BoundedQueue(Generic[T]):
-    """FIFO of at most ``capacity`` items; single consumer."""
+    """FIFO of at most ``capacity`` items; single consumer; :meth:`close` marks the end."""
 
     def __init__(self, capacity: int, overflow: Overflow, *, name: str = "queue") -> None:
         if capacity < 1:
@@ -59,6 +59,7 @@ class BoundedQueue(Generic[T]):
         self._put = 0
         self._dropped = 0
         self._max_depth = 0
+        self._closed = False
 
     def __len__(self) -> int:
         return len(self._items)
@@ -79,22 +80,31 @@ class BoundedQueue(Generic[T]):
         self.put_unbounded(item)
 
     def put_unbounded(self, item: T) -> None:
-        """Add ``item`` ignoring capacity (for end-of-stream markers only)."""
+        """Add ``item`` ignoring capacity (for a final flush that must not be lost)."""
+        if self._closed:
+            raise QueueOverflowError(f"{self._name} is closed")
         self._items.append(item)
         self._put += 1
         self._max_depth = max(self._max_depth, len(self._items))
         self._has_items.set()
 
-    async def get(self) -> T:
-        """Remove and return the oldest item, waiting for one."""
-        await self._wait_items()
+    def close(self) -> None:
+        """No more items will come; consumers get what is queued, then the end."""
+        self._closed = True
+        self._has_items.set()
+
+    async def get(self) -> T | None:
+        """Remove and return the oldest item, waiting for one; None once closed and empty."""
+        if not await self._wait_items():
+            return None
         item = self._items.popleft()
         self._after_take()
         return item
 
     async def get_all(self) -> list[T]:
-        """Remove and return every queued item (at least one), waiting for the first."""
-        await self._wait_items()
+        """Remove and return every queued item, waiting for the first; [] once closed and empty."""
+        if not await self._wait_items():
+            return []
         items = list(self._items)
         self._items.clear()
         self._after_take()
@@ -110,10 +120,13 @@ class BoundedQueue(Generic[T]):
             dropped=self._dropped,
         )
 
-    async def _wait_items(self) -> None:
+    async def _wait_items(self) -> bool:
         while not self._items:
+            if self._closed:
+                return False
             self._has_items = anyio.Event()
             await self._has_items.wait()
+        return True
 
     def _after_take(self) -> None:
         self._has_room.set()

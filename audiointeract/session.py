@@ -115,6 +115,7 @@ class SessionStatistics:
     chunk_queue: QueueStatistics
     decision_queue: QueueStatistics
     perceptions: int
+    perceptions_dropped: int
     decisions: Counter[str]
     replies_started: int
     replies_finished: int
@@ -145,7 +146,6 @@ class _Skipped:
 
 
 _SKIPPED = _Skipped()
-_END = None
 
 
 class _SessionFailure(Exception):
@@ -249,8 +249,8 @@ class Session:
         self._streams: list[EventStream] = []
         self._started = False
         # runtime state (created in _run, inside the event loop)
-        self._chunks: BoundedQueue[AudioChunk | None] | None = None
-        self._pending: BoundedQueue[_Perceived | None] | None = None
+        self._chunks: BoundedQueue[AudioChunk] | None = None
+        self._pending: BoundedQueue[_Perceived] | None = None
         self._turn = TurnState()
         self._reply: _Reply | None = None
         self._reply_done: anyio.Event | None = None
@@ -325,6 +325,7 @@ class Session:
             chunk_queue=self._chunks.statistics() if self._chunks is not None else empty,
             decision_queue=self._pending.statistics() if self._pending is not None else empty,
             perceptions=self._counts["perceptions"],
+            perceptions_dropped=self._counts["perceptions_dropped"],
             decisions=Counter(self._decisions),
             replies_started=self._counts["replies_started"],
             replies_finished=self._counts["replies_finished"],
@@ -395,7 +396,7 @@ class Session:
                     await self._ingest(chunk)
         for chunk in rechunker.flush():
             await self._ingest(chunk)
-        self._chunks.put_unbounded(_END)
+        self._chunks.close()
 
     async def _ingest(self, chunk: AudioChunk) -> None:
         assert self._chunks is not None
@@ -425,18 +426,17 @@ class Session:
         if self._decided is not None:
             self._decided.set()
 
-    def _on_chunk_dropped(self, chunk: AudioChunk | None) -> None:
-        if chunk is not None:
-            self._arrivals.pop(chunk.index, None)
-            self._emit(
-                ChunkDropped(
-                    index=chunk.index,
-                    span_start=chunk.start_time,
-                    span_end=chunk.end_time,
-                    at=self._now(),
-                    reason="chunk queue full (drop_oldest)",
-                )
+    def _on_chunk_dropped(self, chunk: AudioChunk) -> None:
+        self._arrivals.pop(chunk.index, None)
+        self._emit(
+            ChunkDropped(
+                index=chunk.index,
+                span_start=chunk.start_time,
+                span_end=chunk.end_time,
+                at=self._now(),
+                reason="chunk queue full (drop_oldest)",
             )
+        )
 
     def _remember_audio(self, chunk: AudioChunk) -> None:
         keep = self.config.request_audio_seconds
@@ -469,11 +469,10 @@ class Session:
             self._pending.put_unbounded(
                 _Perceived(index=-1, stream_end=self._heard, arrived_at=self._now(), perceptions=accepted)
             )
-        self._pending.put_unbounded(_END)
+        self._pending.close()
 
-    def _on_perceived_dropped(self, item: _Perceived | None) -> None:
-        if item is not None:
-            self._counts["perceptions_dropped"] += len(item.perceptions)
+    def _on_perceived_dropped(self, item: _Perceived) -> None:
+        self._counts["perceptions_dropped"] += len(item.perceptions)
 
     def _publish_perceptions(self, results: Sequence[object], *, limit: float, index: int) -> tuple[Perception, ...]:
         accepted: list[Perception] = []
@@ -508,19 +507,16 @@ class Session:
         assert self._pending is not None
         assert self._idle is not None
         policy = self.config.decider_failure
-        finished = False
-        while not finished:
+        while True:
             if self.config.half_duplex:
                 await self._idle.wait()
             if self.config.decision_mode is DecisionMode.DRAIN:
-                batch = await self._pending.get_all()
+                items = await self._pending.get_all()
             else:
-                batch = [await self._pending.get()]
-            if _END in batch:
-                finished = True
-            items = [item for item in batch if item is not None]
+                item = await self._pending.get()
+                items = [] if item is None else [item]
             if not items:
-                continue
+                break
             perceptions = tuple(p for item in items for p in item.perceptions)
             heard_until = max(item.stream_end for item in items)
             self._absorb(perceptions)
@@ -733,10 +729,10 @@ class Session:
         block = max(1, round(self.config.audio_block_seconds * delta.sample_rate))
         for start in range(0, delta.samples.size, block):
             samples = delta.samples[start : start + block]
-            play_at = max(self._now(), progress.playback_end)
-            await self._watch.sleep_until_elapsed(play_at)
+            await self._watch.sleep_until_elapsed(progress.playback_end)
             if reply.cancel_requested_at is not None:
                 return
+            play_at = self._now()  # when the block really starts; lateness is not hidden
             duration = samples.size / delta.sample_rate
             progress.playback_end = play_at + duration
             if progress.first_output is None:

@@ -52,7 +52,7 @@ class EventMerger:
         threshold: float = 0.5,
         allow: Collection[str] | None = None,
         deny: Collection[str] = DEFAULT_DENY,
-        release_seconds: float = 1.0,
+        release_seconds: float = 2.0,
         source: str = "",
     ) -> None:
         if not (math.isfinite(threshold) and 0.0 < threshold <= 1.0):
@@ -133,7 +133,7 @@ class WindowedSoundEventPerceiver(Perceiver):
         threshold: float = 0.5,
         allow: Collection[str] | None = None,
         deny: Collection[str] = DEFAULT_DENY,
-        release_seconds: float = 1.0,
+        release_seconds: float = 2.0,
         offload: bool = True,
     ) -> None:
         if not (math.isfinite(window_seconds) and window_seconds > 0):

@@ -49,10 +49,11 @@ def scene_from_mapping(data: Mapping[str, Any], *, bank: ClipBank | None = None)
     for raw in raw_segments:
         segment = dict(raw) if isinstance(raw, Mapping) else raw
         clip = segment.get("clip") if isinstance(segment, dict) else None
-        if isinstance(clip, str) and ("duration" not in segment or (segment.get("kind") == "speech" and "text" not in segment)):
+        needs_text = isinstance(segment, dict) and segment.get("kind") == "speech" and "text" not in segment
+        if isinstance(clip, str) and ("duration" not in segment or needs_text):
             clips = bank or default_bank()
             durations[clip] = clips.duration(clip)
-            if segment.get("kind") == "speech" and "text" not in segment:
+            if needs_text:
                 transcript = clips.transcript(clip)
                 if transcript is None:
                     raise ConfigurationError(f"speech clip {clip!r} has no known transcript; give its 'text'")

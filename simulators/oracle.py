@@ -70,7 +70,11 @@ def oracle_perceptions(scene: Scene, *, sound_hop: float | None = None) -> list[
                 finish = min(segment.end, begin + hop)
                 out.append(
                     SoundEvent(
-                        span_start=begin, span_end=finish, label=segment.label, score=segment.score, source=ORACLE_SOURCE
+                        span_start=begin,
+                        span_end=finish,
+                        label=segment.label,
+                        score=segment.score,
+                        source=ORACLE_SOURCE,
                     )
                 )
                 begin = finish

@@ -23,6 +23,7 @@ import attrs
 
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import StandingTask
+from audiointeract.simulators.faults import Fault, FaultPlan
 
 __all__ = [
     "Anchor",
@@ -59,7 +60,7 @@ def label_time(evidence_end: float, chunk_seconds: float) -> float:
     """Stream time of the paper's label chunk: the end of chunk ``ceil(t / c)``."""
     if chunk_seconds <= 0:
         raise ConfigurationError(f"chunk_seconds must be > 0, got {chunk_seconds}")
-    return math.ceil(evidence_end / chunk_seconds - _EPS) * chunk_seconds
+    return round(math.ceil(evidence_end / chunk_seconds - _EPS) * chunk_seconds, 9)
 
 
 class Anchor(enum.Enum):
@@ -212,6 +213,8 @@ class Scene:
     """A timeline of segments and noise beds, the standing tasks, and its length.
 
     ``duration`` defaults to the last segment's end plus ``tail`` seconds.
+    ``faults`` are backend faults the simulation injects
+    (:mod:`audiointeract.simulators.faults`).
     """
 
     segments: tuple[AnySegment, ...] = attrs.field(converter=tuple)
@@ -220,7 +223,8 @@ class Scene:
     name: str = "scene"
     description: str = ""
     tail: float = attrs.field(default=1.0, validator=_non_negative)
-    duration: float = attrs.field(default=None)
+    faults: tuple[Fault, ...] = attrs.field(default=(), converter=tuple)
+    duration: float = attrs.field()
 
     @duration.default
     def _default_duration(self) -> float:
@@ -286,6 +290,7 @@ class Scene:
             ],
             "segments": [_segment_to_dict(segment) for segment in self.segments],
             "noise": [_drop_none(attrs.asdict(bed)) for bed in self.noise],
+            "faults": [fault.to_dict() for fault in self.faults],
         }
 
     @classmethod
@@ -313,6 +318,7 @@ class Scene:
             "name": str(data.get("name", "scene")),
             "description": str(data.get("description", "")),
             "tail": float(data.get("tail", 1.0)),
+            "faults": FaultPlan.from_dicts(data.get("faults", [])).faults,
         }
         if data.get("duration") is not None:
             kwargs["duration"] = float(data["duration"])

@@ -58,9 +58,11 @@ def build_onnx(tensors: dict[str, npt.NDArray[np.generic]]) -> bytes:
     nodes: list[onnx.NodeProto] = []
     initializers: list[onnx.TensorProto] = []
 
-    def conv_bn_relu(source: str, kernel: _Array, norm: dict[str, _Array], stride: int, groups: int, name: str) -> str:
+    def conv_bn_relu(source: str, kernel: _Array, norm: dict[str, _Array], *, stride: int, groups: int,
+                     name: str) -> str:
         scale = 1.0 / np.sqrt(norm["moving_variance"] + _BN_EPSILON)
-        initializers.append(numpy_helper.from_array((kernel * scale[:, None, None, None]).astype(np.float32), name + "_w"))
+        folded = (kernel * scale[:, None, None, None]).astype(np.float32)
+        initializers.append(numpy_helper.from_array(folded, name + "_w"))
         initializers.append(numpy_helper.from_array((norm["beta"] - norm["moving_mean"] * scale).astype(np.float32),
                                                     name + "_b"))
         size = int(kernel.shape[2])
@@ -75,16 +77,18 @@ def build_onnx(tensors: dict[str, npt.NDArray[np.generic]]) -> bytes:
         for number, (kind, stride, channels) in enumerate(_LAYERS):
             if kind == "conv":
                 kernel = weights[index]["kernel"].transpose(3, 2, 0, 1)  # HWIO -> OIHW
-                current = conv_bn_relu(current, kernel, weights[index + 1], stride, 1, f"layer{number}")
+                current = conv_bn_relu(current, kernel, weights[index + 1], stride=stride, groups=1,
+                                       name=f"layer{number}")
                 index += 2
                 continue
             depthwise = weights[index]["depthwise_kernel"]  # [3, 3, C, 1]
-            current = conv_bn_relu(current, depthwise.transpose(2, 3, 0, 1), weights[index + 1], stride,
-                                   int(depthwise.shape[2]), f"layer{number}_depthwise")
+            current = conv_bn_relu(current, depthwise.transpose(2, 3, 0, 1), weights[index + 1], stride=stride,
+                                   groups=int(depthwise.shape[2]), name=f"layer{number}_depthwise")
             pointwise = weights[index + 2]["kernel"].transpose(3, 2, 0, 1)
             if pointwise.shape[0] != channels:
                 raise CheckpointError(f"YAMNet layer {number} has {pointwise.shape[0]} channels, expected {channels}")
-            current = conv_bn_relu(current, pointwise, weights[index + 3], 1, 1, f"layer{number}_pointwise")
+            current = conv_bn_relu(current, pointwise, weights[index + 3], stride=1, groups=1,
+                                   name=f"layer{number}_pointwise")
             index += 4
         dense = weights[index]
         if dense["kernel"].shape != (_EMBEDDING, _NUM_CLASSES):

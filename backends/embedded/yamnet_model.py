@@ -54,7 +54,8 @@ def _mel_matrix() -> FloatArray:
     lower, center, upper = edges[:-2], edges[1:-1], edges[2:]
     weights = np.maximum(0.0, np.minimum((spectrum_mel - lower) / (center - lower),
                                          (upper - spectrum_mel) / (upper - center)))
-    return np.pad(weights, ((1, 0), (0, 0))).astype(np.float32)
+    matrix: FloatArray = np.pad(weights, ((1, 0), (0, 0))).astype(np.float32)
+    return matrix
 
 
 _MEL = _mel_matrix()
@@ -68,7 +69,8 @@ def log_mel_patch(samples: FloatArray) -> FloatArray:
         raise AudioFormatError(f"a YAMNet patch needs {PATCH_SAMPLES} samples, got shape {samples.shape}")
     frames = samples[_FRAME_INDEX] * _HANN
     magnitude = np.abs(np.fft.rfft(frames, _FFT, axis=1)).astype(np.float32)
-    return np.log(magnitude @ _MEL + _LOG_OFFSET).astype(np.float32)
+    patch: FloatArray = np.log(magnitude @ _MEL + _LOG_OFFSET).astype(np.float32)
+    return patch
 
 
 def read_class_map(text: str) -> tuple[str, ...]:

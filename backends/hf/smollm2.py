@@ -91,6 +91,7 @@ def build_cache(target: Path) -> Path:
     plain.generation_config = loaded.generation_config
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging.chmod(0o755)
     try:
         plain.save_pretrained(staging)
         tokenizer.save_pretrained(staging)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 import anyio
@@ -20,7 +20,7 @@ import httpx
 from audiointeract.clock import Clock, LoopClock
 from audiointeract.errors import BackendError, BackendTimeout, ConfigurationError
 
-__all__ = ["DEFAULT_BASE_URL", "OpenAICompatClient", "ServerConfig", "error_from_payload"]
+__all__ = ["DEFAULT_BASE_URL", "OpenAICompatClient", "ServerConfig", "client_from_options", "error_from_payload"]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 """Where ``vllm serve`` listens by default (the ``/v1`` prefix is part of the base URL)."""
@@ -202,8 +202,8 @@ class OpenAICompatClient:
         """Close every connection. Safe to call more than once."""
         await self._http.aclose()
 
-    async def _json(self, build: Callable[[], httpx.Request], path: str) -> dict[str, Any]:
-        response = await self._send(build, path)
+    async def read_json(self, response: httpx.Response, path: str) -> dict[str, Any]:
+        """Read a whole response body (closing the response) and decode a JSON object."""
         try:
             await response.aread()
         except httpx.HTTPError as exc:
@@ -216,8 +216,12 @@ class OpenAICompatClient:
         except ValueError as exc:
             raise BackendError(f"{self.describe(path)} returned invalid JSON: {exc}", retryable=False) from exc
         if not isinstance(payload, dict):
-            raise BackendError(f"{self.describe(path)} returned {type(payload).__name__}, not an object", retryable=False)
+            kind = type(payload).__name__
+            raise BackendError(f"{self.describe(path)} returned {kind}, not an object", retryable=False)
         return payload
+
+    async def _json(self, build: Callable[[], httpx.Request], path: str) -> dict[str, Any]:
+        return await self.read_json(await self._send(build, path), path)
 
     async def _send(self, build: Callable[[], httpx.Request], path: str) -> httpx.Response:
         attempt = 0
@@ -261,3 +265,16 @@ class OpenAICompatClient:
         if isinstance(exc, httpx.RemoteProtocolError):
             return BackendError(f"the connection to {where} broke: {exc}", retryable=True)
         return BackendError(f"request to {where} failed ({type(exc).__name__}): {exc}", retryable=True)
+
+
+def client_from_options(
+    options: Mapping[str, Any], *, clock: Clock | None = None, transport: httpx.AsyncBaseTransport | None = None
+) -> OpenAICompatClient:
+    """A client from :class:`ServerConfig` keyword options; an unknown option fails clearly."""
+    known = {field.name for field in attrs.fields(ServerConfig)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown option(s) {', '.join(unknown)}; server options are: {', '.join(sorted(known))}"
+        )
+    return OpenAICompatClient(ServerConfig(**options), clock=clock, transport=transport)

@@ -1,0 +1,78 @@
+"""The learned policy's network: per-step feature rows -> a GRU -> respond/interrupt logits.
+
+Each (stream, standing task) pair is one sequence. The three embedding blocks are
+projected to ``proj`` dimensions; the text and sound projections are also multiplied
+element-wise with the task projection (so a task "warn me about X" can match what was
+heard), then everything goes through a small MLP into a GRU whose state carries the
+stream, so one step costs O(1) however long the session runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import torch
+from torch import nn
+
+from audiointeract.errors import CheckpointError
+from audiointeract.training.features import FeatureSpec
+
+__all__ = ["OUTPUTS", "DecisionNet", "ModelShape"]
+
+OUTPUTS: tuple[str, ...] = ("respond", "interrupt")
+
+
+@attrs.frozen(kw_only=True)
+class ModelShape:
+    """Sizes of the network (stored in the checkpoint next to the feature spec)."""
+
+    proj: int = 32
+    hidden: int = 64
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ModelShape:
+        """Read stored sizes."""
+        try:
+            shape = cls(**data)
+        except TypeError as exc:
+            raise CheckpointError(f"malformed model shape {data!r}: {exc}") from exc
+        if shape.proj < 1 or shape.hidden < 1:
+            raise CheckpointError(f"model sizes must be positive, got {shape}")
+        return shape
+
+
+class DecisionNet(nn.Module):
+    """Causal per-step scorer: ``forward`` over whole sequences, ``step`` one row at a time."""
+
+    def __init__(self, spec: FeatureSpec, shape: ModelShape) -> None:
+        super().__init__()
+        self.spec = spec
+        self.shape = shape
+        dim, proj = spec.embed_dim, shape.proj
+        self.text = nn.Linear(dim, proj)
+        self.sound = nn.Linear(dim, proj)
+        self.task = nn.Linear(dim, proj)
+        mixed = 5 * proj + len(spec.scalars)
+        self.mix = nn.Sequential(nn.Linear(mixed, shape.hidden), nn.ReLU())
+        self.gru = nn.GRU(shape.hidden, shape.hidden, batch_first=True)
+        self.head = nn.Linear(2 * shape.hidden, len(OUTPUTS))
+
+    def _encode(self, x: torch.Tensor) -> torch.Tensor:
+        dim = self.spec.embed_dim
+        text = self.text(x[..., :dim])
+        sound = self.sound(x[..., dim : 2 * dim])
+        task = torch.tanh(self.task(x[..., 2 * dim : 3 * dim]))
+        scalars = x[..., 3 * dim :]
+        return self.mix(torch.cat([text, sound, task, text * task, sound * task, scalars], dim=-1))
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x``: [batch, time, width] -> logits [batch, time, outputs] and the final state."""
+        encoded = self._encode(x)
+        out, state = self.gru(encoded, state)
+        return self.head(torch.cat([out, encoded], dim=-1)), state
+
+    def step(self, x: torch.Tensor, state: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x``: [batch, width] -> logits [batch, outputs] and the next state (one step)."""
+        logits, state = self.forward(x[:, None, :], state)
+        return logits[:, 0, :], state

@@ -1,0 +1,115 @@
+"""Speech templates for generated episodes, in two disjoint families: ``train`` and ``heldout``.
+
+Held-out scenes use other wake phrases, requests, side talk, topics and task wordings
+than training scenes, so evaluation measures generalisation rather than recall.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import attrs
+
+__all__ = ["TEMPLATES", "Templates"]
+
+
+@attrs.frozen(kw_only=True)
+class Templates:
+    """The phrase pools of one family."""
+
+    wake: tuple[str, ...]
+    requests: tuple[str, ...]
+    hesitant: tuple[tuple[str, str], ...]
+    side_talk: tuple[str, ...]
+    topics: Mapping[str, tuple[str, ...]]
+    topic_tasks: tuple[str, ...]
+    answer_tasks: tuple[str, ...]
+    safety_tasks: tuple[str, ...]
+
+
+_TRAIN = Templates(
+    wake=("hey assistant", "assistant", "okay assistant", "computer", "hi assistant"),
+    requests=(
+        "what's the weather like tomorrow", "what time is it in Tokyo", "how many ounces are in a pound",
+        "set a timer for ten minutes", "remind me to call the dentist tomorrow", "what is the capital of Australia",
+        "play some relaxing music", "how do I convert Celsius to Fahrenheit", "can you spell necessary",
+        "what's on my calendar today", "turn off the kitchen lights", "how long should I boil an egg",
+        "add milk to the shopping list", "who wrote Pride and Prejudice", "what's fifteen percent of eighty",
+        "how far is the moon from the earth", "tell me a joke", "what's the news today",
+        "how do you say thank you in Spanish", "when does the pharmacy close", "start a stopwatch",
+        "what's a good recipe for pancakes", "how many days until Christmas", "read me my last message",
+        "what's the square root of one hundred forty four", "turn the thermostat up two degrees",
+        "is it going to rain this afternoon", "what should I cook for dinner tonight",
+    ),
+    hesitant=(
+        ("remind me to call", "my mother at five o'clock"), ("my number is four five", "six seven eight nine, save it"),
+        ("can you add eggs and", "flour to the shopping list"), ("what's the weather going to be", "like in Paris on Saturday"),
+        ("set an alarm for", "seven thirty tomorrow morning"), ("how long does it take to drive to", "the airport from here"),
+    ),
+    side_talk=(
+        "honey, did you feed the cat", "I think the meeting went pretty well", "can you pass me the salt please",
+        "Mike, what time does the game start tonight", "did you see that movie last night", "let's order pizza for dinner",
+        "mom, where are my keys", "I'll be back in five minutes", "the kids are playing in the garden",
+        "Sarah, can you help me with this box", "we should paint the fence this weekend",
+        "are you coming to the party on Friday", "I need to finish this report by tonight",
+        "that was a really funny show", "Tom, is the oven still on", "I can't find my glasses anywhere",
+        "dinner is almost ready", "did anyone take out the trash", "the traffic was terrible this morning",
+        "what do you want for breakfast, dear",
+    ),
+    topics={
+        "the budget": ("we are already over budget on this project", "the budget for next quarter is really tight",
+                       "finance wants to cut the budget by ten percent"),
+        "the deadline": ("the deadline moved to next Monday", "we will never make the deadline at this rate",
+                         "the client extended the deadline by a week"),
+        "my name, Alex": ("Alex, are you there", "has anyone seen Alex today", "Alex, your coffee is ready"),
+        "the printer": ("the printer is jammed again", "someone left paper in the printer",
+                        "the printer on the second floor is out of toner"),
+        "the car": ("the car is making a weird noise again", "I need to take the car to the mechanic",
+                    "the car needs new tires before winter"),
+        "our vacation": ("I booked the flights for our vacation", "where should we go on vacation this summer",
+                         "my vacation starts next week"),
+    },
+    topic_tasks=("Tell me when someone mentions {topic}.", "Let me know if anyone talks about {topic}.",
+                 "Notify me whenever {topic} comes up."),
+    answer_tasks=("Answer questions and requests addressed to you.", "Answer when someone asks you something."),
+    safety_tasks=("Warn me about emergencies, hazards and safety-critical sounds.",
+                  "Alert me if something dangerous happens around me."),
+)
+
+_HELDOUT = Templates(
+    wake=("excuse me assistant", "hey computer", "assistant, quick question", "yo assistant"),
+    requests=(
+        "how tall is Mount Everest", "what's the exchange rate for euros", "dim the living room lights",
+        "set a reminder to water the plants", "what's the traffic like on the way to work",
+        "how many cups are in a quart", "who painted the Mona Lisa", "what's seven times eight",
+        "find me a nearby coffee shop", "what's the score of the game", "when is sunset today",
+        "pause the music", "what's the boiling point of water", "how do I get a stain out of a shirt",
+        "call my sister", "what's my next meeting", "how many calories are in an apple",
+        "what's the population of Canada",
+    ),
+    hesitant=(
+        ("book a table for two at", "the Italian place at eight"), ("text Jamie that I'll be", "ten minutes late"),
+        ("what's the fastest way to get to", "the train station"), ("put a meeting with Dana on", "Thursday afternoon"),
+    ),
+    side_talk=(
+        "Jen, did you lock the back door", "I'm going to take a shower", "the dog needs a walk soon",
+        "Chris, can you grab the mail", "this soup needs more salt", "we ran out of coffee again",
+        "who's picking up the kids today", "I love this song", "the neighbors are having a party",
+        "Dad, can I borrow the car tonight", "my phone battery is almost dead", "let's watch something funny",
+        "the plants need watering", "I'll call you back later",
+    ),
+    topics={
+        "the server outage": ("the server went down again last night", "we had another outage on the main server",
+                              "the outage took the website offline for an hour"),
+        "my name, Priya": ("Priya, can you come here", "is Priya joining the call", "Priya, your package arrived"),
+        "the holiday party": ("the holiday party is on the twentieth", "who's organizing the holiday party this year",
+                              "I can't wait for the holiday party"),
+        "parking": ("there's no parking left in the garage", "they changed the parking rules downtown",
+                    "I got a parking ticket this morning"),
+    },
+    topic_tasks=("Ping me if anybody brings up {topic}.", "Tell me if {topic} gets mentioned."),
+    answer_tasks=("Respond to requests people direct at you.",),
+    safety_tasks=("Speak up if you hear anything that sounds like an emergency or danger.",),
+)
+
+TEMPLATES: Mapping[str, Templates] = {"train": _TRAIN, "heldout": _HELDOUT}

@@ -1,0 +1,97 @@
+"""The embedded default perceiver: streaming ASR (with silero VAD) plus YAMNet sound events.
+
+:class:`EmbeddedPerceiver` runs any list of perceivers on each chunk, concurrently
+(each offloads its own compute), and returns their perceptions in list order. By
+default the list is :class:`~audiointeract.backends.embedded.FasterWhisperPerceiver`
+and :class:`~audiointeract.backends.embedded.YamnetPerceiver`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import anyio
+
+from audiointeract.audio import AudioChunk
+from audiointeract.clock import Clock
+from audiointeract.errors import ConfigurationError
+from audiointeract.events import Perception
+from audiointeract.interfaces import Perceiver
+
+__all__ = ["EmbeddedPerceiver", "default_perceivers"]
+
+
+def default_perceivers(
+    *, offload: bool = True, clock: Clock | None = None, asr: dict[str, Any] | None = None,
+    sound_events: dict[str, Any] | None = None,
+) -> list[Perceiver]:
+    """Build streaming faster-whisper (silero-gated) and YAMNet with their keyword options."""
+    from audiointeract.backends.embedded.asr import FasterWhisperPerceiver  # noqa: PLC0415 - heavy
+    from audiointeract.backends.embedded.yamnet import YamnetPerceiver  # noqa: PLC0415 - heavy
+
+    return [
+        FasterWhisperPerceiver(offload=offload, clock=clock, **(asr or {})),
+        YamnetPerceiver(**{"offload": offload, **(sound_events or {})}),
+    ]
+
+
+class EmbeddedPerceiver(Perceiver):
+    """Several perceivers over one stream, as one perceiver.
+
+    ``perceivers`` defaults to :func:`default_perceivers` (``asr`` and
+    ``sound_events`` pass options through). Each chunk goes to every perceiver
+    concurrently; a failure in one fails the chunk (the session's failure policy
+    decides what happens next).
+    """
+
+    name = "default"
+
+    def __init__(
+        self,
+        perceivers: Sequence[Perceiver] | None = None,
+        *,
+        offload: bool = True,
+        clock: Clock | None = None,
+        asr: dict[str, Any] | None = None,
+        sound_events: dict[str, Any] | None = None,
+    ) -> None:
+        if perceivers is None:
+            perceivers = default_perceivers(offload=offload, clock=clock, asr=asr, sound_events=sound_events)
+        if not perceivers:
+            raise ConfigurationError("EmbeddedPerceiver needs at least one perceiver")
+        self.perceivers = tuple(perceivers)
+        self._concurrent = offload
+
+    async def perceive(self, chunk: AudioChunk) -> Sequence[Perception]:
+        return await self._all(lambda p: p.perceive(chunk))
+
+    async def finish(self) -> Sequence[Perception]:
+        return await self._all(lambda p: p.finish())
+
+    async def reset(self) -> None:
+        for perceiver in self.perceivers:
+            await perceiver.reset()
+
+    async def aclose(self) -> None:
+        for perceiver in self.perceivers:
+            await perceiver.aclose()
+
+    async def _all(self, call: Callable[[Perceiver], Awaitable[Sequence[Perception]]]) -> list[Perception]:
+        if not self._concurrent:
+            return [p for perceiver in self.perceivers for p in await call(perceiver)]
+        results: list[Sequence[Perception]] = [() for _ in self.perceivers]
+        errors: list[Exception] = []
+
+        async def one(index: int, perceiver: Perceiver) -> None:
+            try:
+                results[index] = await call(perceiver)
+            except Exception as exc:  # noqa: BLE001 - re-raised below, outside the task group
+                errors.append(exc)
+
+        async with anyio.create_task_group() as group:
+            for index, perceiver in enumerate(self.perceivers):
+                group.start_soon(one, index, perceiver)
+        if errors:
+            raise errors[0]
+        return [p for result in results for p in result]

@@ -1,0 +1,304 @@
+"""A responder over any Hugging Face causal LM checkpoint that has a chat template.
+
+The prompt comes from a replaceable template (:mod:`audiointeract.backends.prompting`).
+``model.generate`` runs in a dedicated thread with a streamer that hands each decoded
+word to the event loop as a :class:`~audiointeract.events.TextDelta`; a stopping
+criterion watches a cancel flag, so cancelling the reply stops generation within one
+token step and the thread is joined before ``respond`` returns. Time to first token and
+tokens/s of the last reply are kept in :attr:`TransformersResponder.last_statistics`.
+
+Bad configuration fails in the constructor: a missing path raises
+:class:`~audiointeract.errors.ModelNotFoundError`, a checkpoint that is not a causal LM
+(or has no chat template) :class:`~audiointeract.errors.CheckpointError`, and missing
+torch/transformers :class:`~audiointeract.errors.BackendUnavailable`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from audiointeract.backends.prompting import ChatMessage, ChatPrompt, PromptTemplate
+from audiointeract.backends.threaded import ThreadedStream
+from audiointeract.clock import Clock, LoopClock
+from audiointeract.errors import (
+    AudioInteractError,
+    BackendError,
+    BackendUnavailable,
+    CheckpointError,
+    ConfigurationError,
+    ModelNotFoundError,
+)
+from audiointeract.events import ResponseDelta, ResponseRequest, TextDelta
+from audiointeract.interfaces import Responder
+
+try:
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GenerationConfig, TextStreamer
+    from transformers.generation.stopping_criteria import StoppingCriteria, StoppingCriteriaList
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+except ImportError as _exc:  # pragma: no cover - exercised only without the extra
+    raise BackendUnavailable("responder 'transformers'", "transformers", _exc.name or "transformers") from _exc
+
+__all__ = ["GenerationStatistics", "TransformersResponder"]
+
+_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+@attrs.frozen(kw_only=True)
+class GenerationStatistics:
+    """Timing of one reply, in seconds of the responder's clock."""
+
+    reply_id: int
+    prompt_tokens: int
+    tokens: int
+    time_to_first_token: float | None
+    """From the ``respond`` call to the first generated token reaching the event loop."""
+    tokens_per_second: float | None
+    """Decode rate after the first token (None with fewer than two tokens)."""
+    duration: float
+    stopped_early: bool
+    """True when the reply was cancelled (or failed) before generation ended."""
+
+
+@attrs.frozen
+class _Piece:
+    text: str = ""
+    tokens: int = 0
+    prompt_tokens: int = 0
+
+
+class _StopOnEvent(StoppingCriteria):  # type: ignore[misc]
+    """Ends generation at the next token step once ``event`` is set."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self._event = event
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **_: Any) -> torch.Tensor:
+        return torch.full((input_ids.shape[0],), self._event.is_set(), dtype=torch.bool, device=input_ids.device)
+
+
+class _PieceStreamer(TextStreamer):  # type: ignore[misc]
+    """Emits one :class:`_Piece` per generated token step: its token count and any finished words."""
+
+    def __init__(self, tokenizer: Any, emit: Callable[[_Piece], None]) -> None:
+        super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=True)
+        self._emit = emit
+        self._text: list[str] = []
+
+    def put(self, value: torch.Tensor) -> None:
+        if self.next_tokens_are_prompt:
+            self.next_tokens_are_prompt = False
+            self._emit(_Piece(prompt_tokens=int(value.shape[-1])))
+            return
+        super().put(value)
+        self._emit(_Piece(text="".join(self._text), tokens=int(value.numel())))
+        self._text.clear()
+
+    def end(self) -> None:
+        super().end()
+        if self._text:
+            self._emit(_Piece(text="".join(self._text)))
+            self._text.clear()
+
+    def on_finalized_text(self, text: str, stream_end: bool = False) -> None:  # noqa: ARG002, FBT001, FBT002
+        if text:
+            self._text.append(text)
+
+
+def _check_positive(name: str, value: float) -> None:
+    if not value > 0:
+        raise ConfigurationError(f"TransformersResponder {name} must be > 0, got {value}")
+
+
+class TransformersResponder(Responder):
+    """Streams replies from a causal LM checkpoint directory (``model``), or a GGUF file in it.
+
+    ``temperature`` 0 decodes greedily; ``generate_options`` are passed on to
+    ``GenerationConfig`` (e.g. ``{"no_repeat_ngram_size": 3}``). ``offload=False`` runs
+    generation inline on the event loop (for virtual-time simulations).
+    """
+
+    name = "transformers"
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str],
+        *,
+        gguf_file: str | None = None,
+        prompt: PromptTemplate | None = None,
+        max_new_tokens: int = 64,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
+        repetition_penalty: float = 1.0,
+        generate_options: Mapping[str, Any] | None = None,
+        dtype: str = "float32",
+        offload: bool = True,
+        clock: Clock | None = None,
+    ) -> None:
+        path = Path(model).expanduser()
+        _check_positive("max_new_tokens", max_new_tokens)
+        _check_positive("top_p", top_p)
+        _check_positive("repetition_penalty", repetition_penalty)
+        if not temperature >= 0:
+            raise ConfigurationError(f"TransformersResponder temperature must be >= 0, got {temperature}")
+        if dtype not in _DTYPES:
+            raise ConfigurationError(f"TransformersResponder dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
+        _check_checkpoint_path(path, gguf_file)
+        self.path = path
+        self._prompt: PromptTemplate = prompt or ChatPrompt()
+        self._offload = offload
+        self._clock = clock or LoopClock()
+        self._tokenizer, self._model = _load(path, gguf_file, _DTYPES[dtype])
+        self._generation = _generation_config(
+            self._model,
+            self._tokenizer,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            repetition_penalty=repetition_penalty,
+            extra=dict(generate_options or {}),
+        )
+        self.last_statistics: GenerationStatistics | None = None
+
+    @property
+    def model(self) -> Any:
+        """The loaded ``PreTrainedModel``."""
+        return self._model
+
+    @property
+    def tokenizer(self) -> Any:
+        """The loaded tokenizer."""
+        return self._tokenizer
+
+    def messages(self, request: ResponseRequest) -> list[ChatMessage]:
+        """The chat messages the prompt template builds for ``request``."""
+        return self._prompt(request)
+
+    async def respond(self, request: ResponseRequest) -> AsyncIterator[ResponseDelta]:
+        messages = self._prompt(request)
+        started = self._clock.now()
+        first: float | None = None
+        last = started
+        tokens = prompt_tokens = 0
+        finished = False
+        try:
+            stream = ThreadedStream(partial(self._generate, messages), name="audiointeract-generate",
+                                    offload=self._offload)
+            async with stream:
+                async for piece in stream:
+                    prompt_tokens += piece.prompt_tokens
+                    if piece.tokens:
+                        last = self._clock.now()
+                        first = last if first is None else first
+                        tokens += piece.tokens
+                    if piece.text:
+                        yield TextDelta(text=piece.text)
+            finished = True
+        finally:
+            rate = (tokens - 1) / (last - first) if first is not None and tokens > 1 and last > first else None
+            self.last_statistics = GenerationStatistics(
+                reply_id=request.reply_id,
+                prompt_tokens=prompt_tokens,
+                tokens=tokens,
+                time_to_first_token=None if first is None else first - started,
+                tokens_per_second=rate,
+                duration=self._clock.now() - started,
+                stopped_early=not finished,
+            )
+
+    def _generate(self, messages: list[ChatMessage], emit: Callable[[_Piece], None], stop: threading.Event) -> None:
+        """Worker thread: tokenise the chat and stream ``generate`` until the end or ``stop``."""
+        if stop.is_set():
+            return
+        try:
+            inputs = self._tokenizer.apply_chat_template(
+                messages, add_generation_prompt=True, return_dict=True, return_tensors="pt"
+            )
+            self._model.generate(
+                **inputs,
+                generation_config=self._generation,
+                streamer=_PieceStreamer(self._tokenizer, emit),
+                stopping_criteria=StoppingCriteriaList([_StopOnEvent(stop)]),
+            )
+        except AudioInteractError:
+            raise
+        except Exception as exc:
+            raise BackendError(f"generation with {self.path} failed: {exc}", retryable=False) from exc
+
+
+def _check_checkpoint_path(path: Path, gguf_file: str | None) -> None:
+    if not path.exists():
+        raise ModelNotFoundError(f"no model checkpoint at {path}")
+    if not path.is_dir():
+        raise ModelNotFoundError(f"{path} is not a checkpoint directory (for a GGUF file pass its folder and gguf_file)")
+    if gguf_file is not None:
+        if not (path / gguf_file).is_file():
+            raise ModelNotFoundError(f"no GGUF file {gguf_file!r} in {path}")
+    elif not (path / "config.json").is_file():
+        raise ModelNotFoundError(f"{path} holds no model (no config.json)")
+
+
+def _load(path: Path, gguf_file: str | None, dtype: torch.dtype) -> tuple[Any, Any]:
+    where = str(path)
+    files: dict[str, Any] = {"local_files_only": True}
+    if gguf_file is not None:
+        files["gguf_file"] = gguf_file
+    try:
+        config = AutoConfig.from_pretrained(where, **files)
+    except (OSError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"cannot read the model config in {path}: {exc}") from exc
+    if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        architectures = ", ".join(getattr(config, "architectures", None) or [config.model_type])
+        raise CheckpointError(f"{path} holds a {architectures} checkpoint, which is not a causal language model")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(where, **files)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"cannot load the tokenizer in {path}: {exc}") from exc
+    if not getattr(tokenizer, "chat_template", None):
+        raise CheckpointError(f"the tokenizer in {path} has no chat template; use an instruction-tuned checkpoint")
+    try:
+        model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype, **files)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise CheckpointError(f"cannot load the model weights in {path}: {exc}") from exc
+    return tokenizer, model.eval()
+
+
+def _generation_config(
+    model: Any,
+    tokenizer: Any,
+    *,
+    max_new_tokens: int,
+    temperature: float,
+    top_p: float,
+    repetition_penalty: float,
+    extra: dict[str, Any],
+) -> Any:
+    config = copy.deepcopy(model.generation_config) if model.generation_config is not None else GenerationConfig()
+    eos = config.eos_token_id if config.eos_token_id is not None else tokenizer.eos_token_id
+    pad = config.pad_token_id if config.pad_token_id is not None else tokenizer.pad_token_id
+    settings: dict[str, Any] = {
+        "max_new_tokens": max_new_tokens,
+        "do_sample": temperature > 0,
+        "repetition_penalty": repetition_penalty,
+        "eos_token_id": eos,
+        "pad_token_id": eos if pad is None else pad,
+    }
+    if temperature > 0:
+        settings.update(temperature=temperature, top_p=top_p)
+    settings.update(extra)
+    try:
+        unknown = config.update(**settings)
+        config.validate(strict=True)
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(f"invalid generation options: {exc}") from exc
+    if unknown:
+        raise ConfigurationError(f"unknown generation options: {sorted(unknown)}")
+    return config

@@ -1,0 +1,139 @@
+"""Run a blocking producer (model.generate, a TTS engine) in its own thread, consumed asynchronously.
+
+:class:`ThreadedStream` starts ``produce(emit, stop)`` in a dedicated thread when its
+``async with`` block is entered; ``async for`` yields each ``emit``-ted item on the event
+loop. Leaving the block in any way (end, error, cancellation, ``aclose`` of the generator
+around it) sets ``stop`` and waits, without blocking the loop, until the thread has
+ended: no thread outlives the block. The producer must check ``stop`` often (e.g. once
+per generated token) and return soon after it is set.
+
+The thread wakes the loop through anyio's event-loop token only while the consumer is
+waiting, so it works on asyncio, trio and the simulator's virtual-time loop. With
+``offload=False`` the producer runs inline on entry (blocking the loop), which keeps
+simulations on virtual time deterministic.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+from types import TracebackType
+from typing import Generic, TypeVar
+
+import anyio
+import anyio.from_thread
+import anyio.lowlevel
+
+__all__ = ["Produce", "ThreadedStream"]
+
+T = TypeVar("T")
+Produce = Callable[[Callable[[T], None], threading.Event], None]
+
+
+class ThreadedStream(Generic[T]):
+    """Items of a producer running in a dedicated thread; see the module docstring."""
+
+    def __init__(self, produce: Produce[T], *, name: str, offload: bool = True) -> None:
+        self._produce = produce
+        self._name = name
+        self._offload = offload
+        self._items: deque[T] = deque()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._waiting = False
+        self._error: BaseException | None = None
+        self._ended = False
+        self._thread: threading.Thread | None = None
+        self._token: anyio.lowlevel.EventLoopToken | None = None
+        self._wakeup: anyio.Event | None = None
+        self._finished: anyio.Event | None = None
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The producer thread (None when running inline or not started)."""
+        return self._thread
+
+    async def __aenter__(self) -> ThreadedStream[T]:
+        self._wakeup = anyio.Event()
+        self._finished = anyio.Event()
+        if not self._offload:
+            try:
+                self._produce(self._items.append, self._stop)
+            except Exception as exc:  # noqa: BLE001 - re-raised to the consumer after the items
+                self._error = exc
+            self._ended = True
+            self._finished.set()
+            return self
+        self._token = anyio.lowlevel.current_token()
+        self._thread = threading.Thread(target=self._work, name=self._name, daemon=True)
+        self._thread.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        if self._thread is None:
+            return
+        assert self._finished is not None
+        with anyio.CancelScope(shield=True):
+            await self._finished.wait()
+        # the thread's last act was delivering the finish signal; it is returning now
+        self._thread.join()
+
+    def __aiter__(self) -> ThreadedStream[T]:
+        return self
+
+    async def __anext__(self) -> T:
+        while True:
+            with self._lock:
+                if self._items:
+                    return self._items.popleft()
+                if self._ended:
+                    break
+                self._wakeup = anyio.Event()
+                self._waiting = True
+                wakeup = self._wakeup
+            await wakeup.wait()
+        if self._error is not None:
+            raise self._error
+        raise StopAsyncIteration
+
+    # ------------------------------------------------------------------ producer thread
+
+    def _work(self) -> None:
+        try:
+            self._produce(self._emit, self._stop)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            self._error = exc
+        finally:
+            self._call_loop(self._finish)
+
+    def _emit(self, item: T) -> None:
+        with self._lock:
+            self._items.append(item)
+            wake = self._waiting
+            self._waiting = False
+        if wake:
+            self._call_loop(self._wake)
+
+    def _call_loop(self, fn: Callable[[], None]) -> None:
+        try:
+            anyio.from_thread.run_sync(fn, token=self._token)
+        except RuntimeError:  # the event loop is gone; nobody is left to wake
+            pass
+
+    # ------------------------------------------------------------------ on the event loop
+
+    def _wake(self) -> None:
+        assert self._wakeup is not None
+        self._wakeup.set()
+
+    def _finish(self) -> None:
+        with self._lock:
+            self._ended = True
+        assert self._wakeup is not None
+        assert self._finished is not None
+        self._wakeup.set()
+        self._finished.set()

@@ -1,0 +1,65 @@
+"""The default policy: answer questions put to the assistant, warn about danger, yield to barge-in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from audiointeract.events import StandingTask
+from audiointeract.interfaces import Decider
+from audiointeract.policies.backchannel import BackchannelPolicy
+from audiointeract.policies.barge_in import InterruptPolicy
+from audiointeract.policies.composite import CompositePolicy
+from audiointeract.policies.endpointing import EndpointingPolicy
+from audiointeract.policies.rate import RateControlled
+from audiointeract.policies.sound_events import SAFETY_LABELS, SoundEventPolicy
+
+__all__ = ["default_policy"]
+
+
+def default_policy(
+    *,
+    names: Iterable[str] = ("assistant",),
+    min_delay: float = 0.5,
+    max_delay: float = 2.0,
+    safety_labels: Iterable[str] = SAFETY_LABELS,
+    safety_threshold: float = 0.4,
+    barge_in: bool = True,
+    interrupt_min_speech: float = 0.5,
+    interrupt_min_words: int = 0,
+    cooldown: float = 8.0,
+    dedupe_window: float = 30.0,
+    warmup: float = 0.0,
+    backchannel: bool = False,
+    semantic_tasks: dict[str, str] | list[StandingTask] | None = None,
+    semantic_threshold: float = 0.4,
+) -> Decider:
+    """A composite, highest priority first, of:
+
+    1. barge-in (:class:`InterruptPolicy`, if ``barge_in``);
+    2. proactive warnings for safety-critical sound events (:class:`SoundEventPolicy` on
+       ``safety_labels``, interrupting a reply in flight), wrapped in
+       :class:`RateControlled` (``cooldown``, ``dedupe_window``, ``warmup``);
+    3. with ``semantic_tasks``, semantic triggers for those standing tasks (needs
+       sentence-transformers; rate-controlled the same way);
+    4. endpointing that answers only turns addressed to the assistant (a question, a
+       request, or one of ``names``);
+    5. backchannels in long turns, if ``backchannel``.
+
+    Nothing here imports sentence-transformers unless ``semantic_tasks`` is given.
+    """
+    members: list[Decider | tuple[Decider, int]] = []
+    if barge_in:
+        members.append((InterruptPolicy(min_speech=interrupt_min_speech, min_words=interrupt_min_words), 40))
+    warnings = SoundEventPolicy(safety_labels, threshold=safety_threshold, barge_in=barge_in)
+    members.append((RateControlled(warnings, cooldown=cooldown, dedupe_window=dedupe_window, warmup=warmup), 30))
+    if semantic_tasks is not None:
+        from audiointeract.policies.semantic import SemanticPolicy  # noqa: PLC0415 - optional, heavy at use
+
+        semantic = SemanticPolicy(semantic_tasks, threshold=semantic_threshold)
+        members.append((RateControlled(semantic, cooldown=cooldown, dedupe_window=dedupe_window, warmup=warmup), 20))
+    members.append((EndpointingPolicy(min_delay=min_delay, max_delay=max_delay, addressed_only=True, names=names), 10))
+    if backchannel:
+        members.append((BackchannelPolicy(), 0))
+    policy = CompositePolicy(members)
+    policy.name = "default"
+    return policy

@@ -1,0 +1,91 @@
+"""Endpointing: respond when the user's turn ends (VAD silence plus a turn-completeness check)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from audiointeract.errors import ConfigurationError
+from audiointeract.events import Action, Decision, Perception
+from audiointeract.interfaces import DecisionContext, Decider
+from audiointeract.policies._options import check_non_negative, pick_task
+from audiointeract.policies._text import BACKCHANNEL_WORDS, addressed_to_assistant, turn_complete, words
+from audiointeract.policies._turn import UserTurn
+
+__all__ = ["EndpointingPolicy"]
+
+
+class EndpointingPolicy(Decider):
+    """RESPOND once the user has been silent ``min_delay`` s after a turn that reads complete, or ``max_delay`` s anyway.
+
+    Silence is measured at decision points as ``heard_until`` minus the end of the last
+    speech run. With ``completeness`` the turn's transcript decides between the two
+    delays (:func:`~audiointeract.policies._text.turn_complete`: "my number is four
+    five" waits for ``max_delay``). With ``addressed_only`` only turns put to the
+    assistant (a question, a request, or one of ``names``) are answered; others are
+    dropped silently. Turns of backchannel words only ("mm-hmm", "okay") are never
+    answered. Acts only while the agent is listening; ``task`` defaults to the session's
+    first non-proactive standing task.
+    """
+
+    name = "endpointing"
+
+    def __init__(
+        self,
+        *,
+        task: str | None = None,
+        min_delay: float = 0.5,
+        max_delay: float = 2.0,
+        completeness: bool = True,
+        addressed_only: bool = False,
+        names: Iterable[str] = ("assistant",),
+    ) -> None:
+        self.min_delay = check_non_negative("EndpointingPolicy", "min_delay", min_delay)
+        self.max_delay = check_non_negative("EndpointingPolicy", "max_delay", max_delay)
+        if self.max_delay < self.min_delay:
+            raise ConfigurationError(
+                f"EndpointingPolicy: max_delay ({max_delay}) must be >= min_delay ({min_delay})"
+            )
+        self.names = (names,) if isinstance(names, str) else tuple(names)
+        self.task = task
+        self.completeness = completeness
+        self.addressed_only = addressed_only
+        self._turn = UserTurn()
+        self._agent_was_speaking = False
+
+    async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
+        """Track the user's turn; respond when its end is confirmed by enough silence."""
+        if context.agent_speaking and not self._agent_was_speaking:
+            self._turn.close()  # whatever was said before the reply started has been served
+        self._agent_was_speaking = context.agent_speaking
+        self._turn.absorb(perceptions)
+        turn = self._turn
+        if context.agent_speaking or not turn.open or turn.speaking or turn.speech_end is None:
+            return Decision.silent()
+        silence = context.heard_until - turn.speech_end
+        text = turn.text
+        complete = turn_complete(text) if self.completeness else True
+        needed = self.min_delay if complete else self.max_delay
+        if silence < needed:
+            return Decision.silent(f"turn end? {silence:.2f}s of {needed:.2f}s silence")
+        tokens = words(text)
+        if tokens and all(token in BACKCHANNEL_WORDS for token in tokens):
+            turn.close()
+            return Decision.silent(f"backchannel only: {text!r}")
+        if self.addressed_only and not addressed_to_assistant(text, self.names):
+            turn.close()
+            return Decision.silent(f"not addressed to the assistant: {text!r}")
+        evidence = tuple(turn.evidence)
+        turn.close()
+        kind = "complete" if complete else "incomplete-looking"
+        return Decision(
+            action=Action.RESPOND,
+            task=pick_task(context, self.task, proactive=False),
+            evidence=evidence,
+            score=1.0 if complete else 0.5,
+            reason=f"{kind} turn ended ({silence:.2f}s silence): {text!r}",
+        )
+
+    async def reset(self) -> None:
+        """Forget the turn in progress."""
+        self._turn = UserTurn()
+        self._agent_was_speaking = False

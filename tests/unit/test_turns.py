@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from audiointeract.errors import ConfigurationError
+from audiointeract.events import Action, Decision
+from audiointeract.turns import (
+    Backchannel,
+    CancelReply,
+    Ignore,
+    Phase,
+    ReplyOutcome,
+    StartReply,
+    TurnConfig,
+    TurnState,
+    on_decision,
+    on_reply_ended,
+)
+
+CFG = TurnConfig(reply_cooldown=1.0, interrupt_cooldown=2.0)
+
+
+def d(action: Action, ident: int = 0) -> Decision:
+    return Decision(action=action, id=ident)
+
+
+def test_silent_changes_nothing() -> None:
+    state = TurnState()
+    assert on_decision(state, d(Action.SILENT), 0.0, CFG) == (state, ())
+
+
+def test_respond_starts_a_reply_and_blocks_a_second_one() -> None:
+    state, actions = on_decision(TurnState(), d(Action.RESPOND), 1.0, CFG)
+    assert state.phase is Phase.RESPONDING
+    assert actions == (StartReply(reply_id=0, decision=d(Action.RESPOND)),)
+    state2, actions2 = on_decision(state, d(Action.RESPOND, 1), 1.5, CFG)
+    assert state2 == state
+    assert isinstance(actions2[0], Ignore)
+    assert "in flight" in actions2[0].reason
+
+
+def test_cooldown_after_a_reply_and_longer_after_an_interrupt() -> None:
+    state, _ = on_decision(TurnState(), d(Action.RESPOND), 0.0, CFG)
+    state = on_reply_ended(state, 0, ReplyOutcome.FINISHED, 5.0, CFG)
+    assert (state.phase, state.last_reply_end, state.quiet_until) == (Phase.LISTENING, 5.0, 6.0)
+    _, early = on_decision(state, d(Action.RESPOND), 5.5, CFG)
+    assert isinstance(early[0], Ignore)
+    assert "cooldown" in early[0].reason
+    state, late = on_decision(state, d(Action.RESPOND), 6.0, CFG)
+    assert isinstance(late[0], StartReply)
+    assert late[0].reply_id == 1
+    state, cancel = on_decision(state, d(Action.INTERRUPT), 6.5, CFG)
+    assert cancel == (CancelReply(reply_id=1, decision=d(Action.INTERRUPT)),)
+    assert state.phase is Phase.INTERRUPTING
+    state = on_reply_ended(state, 1, ReplyOutcome.CANCELLED, 6.6, CFG)
+    assert math.isclose(state.quiet_until, 8.6)
+
+
+def test_interrupt_needs_a_reply_and_barge_in_enabled() -> None:
+    _, actions = on_decision(TurnState(), d(Action.INTERRUPT), 0.0, CFG)
+    assert isinstance(actions[0], Ignore)
+    state, _ = on_decision(TurnState(), d(Action.RESPOND), 0.0, CFG)
+    _, actions = on_decision(state, d(Action.INTERRUPT), 0.5, TurnConfig(allow_barge_in=False))
+    assert isinstance(actions[0], Ignore)
+    assert actions[0].reason == "barge-in disabled"
+
+
+def test_backchannel_only_while_listening() -> None:
+    _, actions = on_decision(TurnState(), d(Action.BACKCHANNEL), 0.0, CFG)
+    assert isinstance(actions[0], Backchannel)
+    state, _ = on_decision(TurnState(), d(Action.RESPOND), 0.0, CFG)
+    _, actions = on_decision(state, d(Action.BACKCHANNEL), 0.1, CFG)
+    assert isinstance(actions[0], Ignore)
+
+
+def test_ending_an_unknown_reply_is_ignored() -> None:
+    state, _ = on_decision(TurnState(), d(Action.RESPOND), 0.0, CFG)
+    assert on_reply_ended(state, 99, ReplyOutcome.FINISHED, 1.0, CFG) == state
+
+
+def test_negative_cooldown_is_rejected() -> None:
+    with pytest.raises(ConfigurationError):
+        TurnConfig(reply_cooldown=-1)
