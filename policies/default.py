@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from audiointeract.events import StandingTask
 from audiointeract.interfaces import Decider
@@ -11,6 +11,7 @@ from audiointeract.policies.barge_in import InterruptPolicy
 from audiointeract.policies.composite import CompositePolicy
 from audiointeract.policies.endpointing import EndpointingPolicy
 from audiointeract.policies.rate import RateControlled
+from audiointeract.policies.semantic import SemanticPolicy
 from audiointeract.policies.sound_events import SAFETY_LABELS, SoundEventPolicy
 
 __all__ = ["default_policy"]
@@ -30,7 +31,7 @@ def default_policy(
     dedupe_window: float = 30.0,
     warmup: float = 0.0,
     backchannel: bool = False,
-    semantic_tasks: dict[str, str] | list[StandingTask] | None = None,
+    semantic_tasks: Mapping[str, str] | Sequence[StandingTask] | None = None,
     semantic_threshold: float = 0.4,
 ) -> Decider:
     """A composite, highest priority first, of:
@@ -45,7 +46,7 @@ def default_policy(
        request, or one of ``names``);
     5. backchannels in long turns, if ``backchannel``.
 
-    Nothing here imports sentence-transformers unless ``semantic_tasks`` is given.
+    sentence-transformers is loaded only with ``semantic_tasks``, at the first decision.
     """
     members: list[Decider | tuple[Decider, int]] = []
     if barge_in:
@@ -53,8 +54,6 @@ def default_policy(
     warnings = SoundEventPolicy(safety_labels, threshold=safety_threshold, barge_in=barge_in)
     members.append((RateControlled(warnings, cooldown=cooldown, dedupe_window=dedupe_window, warmup=warmup), 30))
     if semantic_tasks is not None:
-        from audiointeract.policies.semantic import SemanticPolicy  # noqa: PLC0415 - optional, heavy at use
-
         semantic = SemanticPolicy(semantic_tasks, threshold=semantic_threshold)
         members.append((RateControlled(semantic, cooldown=cooldown, dedupe_window=dedupe_window, warmup=warmup), 20))
     members.append((EndpointingPolicy(min_delay=min_delay, max_delay=max_delay, addressed_only=True, names=names), 10))

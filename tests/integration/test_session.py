@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Sequence
 
 import numpy as np
@@ -42,7 +43,7 @@ from audiointeract.events import (
     TextDelta,
     TranscriptUpdate,
 )
-from audiointeract.interfaces import DecisionContext, Decider, Observer, Perceiver, Responder
+from audiointeract.interfaces import Decider, DecisionContext, Observer, Perceiver, Responder
 from audiointeract.queues import Overflow
 from audiointeract.simulators import run_virtual
 from audiointeract.turns import TurnConfig
@@ -180,7 +181,7 @@ async def test_reply_audio_plays_back_to_back_in_real_time() -> None:
     trace = await session.run(silence(4))
     audio = of(trace, ReplyAudio)
     assert sum(a.duration for a in audio) == pytest.approx(6.0, abs=1e-6)
-    gaps = [b.play_at - (a.play_at + a.duration) for a, b in zip(audio, audio[1:], strict=False)]
+    gaps = [b.play_at - (a.play_at + a.duration) for a, b in itertools.pairwise(audio)]
     assert max(abs(g) for g in gaps) < 1e-6
     (finished,) = of(trace, ReplyFinished)
     assert finished.at == pytest.approx(audio[-1].play_at + audio[-1].duration)

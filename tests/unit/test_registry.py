@@ -17,7 +17,7 @@ def test_builtin_mock_backends_load_by_name() -> None:
 
 
 def test_unknown_name_lists_the_alternatives() -> None:
-    with pytest.raises(ConfigurationError, match="unknown decider 'nope'; available: .*turn-end"):
+    with pytest.raises(ConfigurationError, match=r"unknown decider 'nope'; available: .*turn-end"):
         registry.load_backend("decider", "nope")
     with pytest.raises(ConfigurationError, match="unknown backend kind"):
         registry.load_backend("speaker", "mock")  # type: ignore[arg-type]
