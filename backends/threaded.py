@@ -15,6 +15,7 @@ simulations on virtual time deterministic.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -119,10 +120,8 @@ class ThreadedStream(Generic[T]):
             self._call_loop(self._wake)
 
     def _call_loop(self, fn: Callable[[], None]) -> None:
-        try:
+        with contextlib.suppress(RuntimeError):  # RuntimeError: the event loop is gone; nobody is left to wake
             anyio.from_thread.run_sync(fn, token=self._token)
-        except RuntimeError:  # the event loop is gone; nobody is left to wake
-            pass
 
     # ------------------------------------------------------------------ on the event loop
 

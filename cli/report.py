@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -49,7 +50,7 @@ def report(trace_path: Path, scene_path: Path | None, json_path: Path | None, ti
         result = score(trace, scene)
     except AudioInteractError as exc:
         raise click.ClickException(str(exc)) from exc
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     if timeline:
         print_timeline(trace, out)
         out.write("\n")

@@ -22,31 +22,33 @@ _SPACES = re.compile(r"[\s-]+")
 
 # A turn that ends in one of these is still going ("I'd like a table for ... and").
 _CONTINUATION_WORDS = frozenset(
-    "and or but so because if then than that which who whose whom where when while "
+    "and or but so because if then than that which who whose whom where when while "  # noqa: SIM905
     "to of in on at for from with by about into onto over under after before between through "
     "the a an my your his her its our their this these those some any every no "
     "is are was were be am will would can could should shall may might must do does did have has had "
     "um uh er erm hmm like".split()
 )
 _NUMBER_WORDS = frozenset(
-    "zero oh one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+    "zero oh one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "  # noqa: SIM905
     "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred "
     "thousand million point dash".split()
 )
 _QUESTION_STARTS = frozenset(
-    "what what's whats where where's when when's who who's whom whose why how how's which "
+    "what what's whats where where's when when's who who's whom whose why how how's which "  # noqa: SIM905
     "is are was were am do does did can could will would should shall may might have has "
     "isn't aren't don't doesn't didn't can't couldn't won't wouldn't shouldn't".split()
 )
 _REQUEST_STARTS = frozenset(
-    "tell give show set play turn remind call find open start stop cancel read send check "
+    "tell give show set play turn remind call find open start stop cancel read send check "  # noqa: SIM905
     "help explain describe list add remove book order translate repeat say let".split()
 )
-_REQUEST_PHRASES = ("please", "can you", "could you", "would you", "will you", "i need you",
-                    "i want you", "i'd like you", "do me a favor", "let me know")
+_REQUEST_PHRASES = (
+    "please", "can you", "could you", "would you", "will you", "i need you",
+    "i want you", "i'd like you", "do me a favor", "let me know",
+)  # fmt: skip
 
 BACKCHANNEL_WORDS = frozenset(
-    "mm mmm mhm mmhmm hmm uh huh uhhuh ok okay yeah yes yep yup right sure alright cool wow oh ah".split()
+    "mm mmm mhm mmhmm hmm uh huh uhhuh ok okay yeah yes yep yup right sure alright cool wow oh ah".split()  # noqa: SIM905
 )
 """Normalised words that acknowledge without asking for the floor ("mm-hmm", "okay", "yeah")."""
 
@@ -74,9 +76,11 @@ def turn_complete(text: str) -> bool:
     """Whether a user turn reads as finished, so a short silence may end it.
 
     Rules, in order: empty text is not complete (the transcript may still be coming);
-    ``?``/``!`` or ``.`` at the end is complete; a trailing conjunction, preposition,
-    article, auxiliary or filler ("and", "to", "the", "um") is not; a trailing digit or
-    number word is not (digit strings like "four five..." go on); anything else is.
+    ``?`` or ``!`` at the end is complete; a trailing ellipsis is not; a trailing
+    conjunction, preposition, article, auxiliary or filler ("and", "to", "the", "um")
+    is not, nor a trailing digit or number word (digit strings like "four five..." go
+    on), whatever punctuation follows, because ASR puts a period at every pause;
+    anything else is.
     """
     stripped = text.strip()
     if not stripped:
@@ -87,7 +91,7 @@ def turn_complete(text: str) -> bool:
     if not tokens:
         return False
     last = tokens[-1]
-    if stripped.endswith("...") or stripped.endswith("\u2026"):
+    if stripped.endswith(("...", "…")):
         return False
     if last in _NUMBER_WORDS or last.isdigit():
         return False

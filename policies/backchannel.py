@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception
-from audiointeract.interfaces import DecisionContext, Decider
+from audiointeract.interfaces import Decider, DecisionContext
 from audiointeract.policies._options import check_non_negative
 from audiointeract.policies._text import turn_complete
 from audiointeract.policies._turn import UserTurn
@@ -41,9 +41,7 @@ class BackchannelPolicy(Decider):
         self.max_pause = check_non_negative("BackchannelPolicy", "max_pause", max_pause)
         self.min_gap = check_non_negative("BackchannelPolicy", "min_gap", min_gap)
         if self.max_pause < self.min_pause:
-            raise ConfigurationError(
-                f"BackchannelPolicy: max_pause ({max_pause}) must be >= min_pause ({min_pause})"
-            )
+            raise ConfigurationError(f"BackchannelPolicy: max_pause ({max_pause}) must be >= min_pause ({min_pause})")
         self.only_incomplete = only_incomplete
         self._turn = UserTurn()
         self._since: float | None = None

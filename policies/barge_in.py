@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception, SpeechActivity, TranscriptUpdate
-from audiointeract.interfaces import DecisionContext, Decider
+from audiointeract.interfaces import Decider, DecisionContext
 from audiointeract.policies._options import check_non_negative, pick_task
 from audiointeract.policies._text import BACKCHANNEL_WORDS, words
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception
-from audiointeract.interfaces import DecisionContext, Decider
+from audiointeract.interfaces import Decider, DecisionContext
 
 __all__ = ["CompositePolicy"]
 

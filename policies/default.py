@@ -34,7 +34,7 @@ def default_policy(
     semantic_tasks: Mapping[str, str] | Sequence[StandingTask] | None = None,
     semantic_threshold: float = 0.4,
 ) -> Decider:
-    """A composite, highest priority first, of:
+    """Build the default policy: a composite of these members, highest priority first.
 
     1. barge-in (:class:`InterruptPolicy`, if ``barge_in``);
     2. proactive warnings for safety-critical sound events (:class:`SoundEventPolicy` on

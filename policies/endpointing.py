@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception
-from audiointeract.interfaces import DecisionContext, Decider
+from audiointeract.interfaces import Decider, DecisionContext
 from audiointeract.policies._options import check_non_negative, pick_task
 from audiointeract.policies._text import BACKCHANNEL_WORDS, addressed_to_assistant, turn_complete, words
 from audiointeract.policies._turn import UserTurn
@@ -15,7 +15,7 @@ __all__ = ["EndpointingPolicy"]
 
 
 class EndpointingPolicy(Decider):
-    """RESPOND once the user has been silent ``min_delay`` s after a turn that reads complete, or ``max_delay`` s anyway.
+    """RESPOND after ``min_delay`` s of silence ending a turn that reads complete, else after ``max_delay`` s.
 
     Silence is measured at decision points as ``heard_until`` minus the end of the last
     speech run. With ``completeness`` the turn's transcript decides between the two
@@ -42,9 +42,7 @@ class EndpointingPolicy(Decider):
         self.min_delay = check_non_negative("EndpointingPolicy", "min_delay", min_delay)
         self.max_delay = check_non_negative("EndpointingPolicy", "max_delay", max_delay)
         if self.max_delay < self.min_delay:
-            raise ConfigurationError(
-                f"EndpointingPolicy: max_delay ({max_delay}) must be >= min_delay ({min_delay})"
-            )
+            raise ConfigurationError(f"EndpointingPolicy: max_delay ({max_delay}) must be >= min_delay ({min_delay})")
         self.names = (names,) if isinstance(names, str) else tuple(names)
         self.task = task
         self.completeness = completeness

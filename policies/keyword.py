@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception, TranscriptUpdate
-from audiointeract.interfaces import DecisionContext, Decider
+from audiointeract.interfaces import Decider, DecisionContext
 from audiointeract.policies._options import check_non_negative, pick_task, string_tuple
 from audiointeract.policies._text import words
 
@@ -77,9 +77,11 @@ class KeywordPolicy(Decider):
         found: list[tuple[int, str]] = []
         for keyword, phrase in zip(self.keywords, self._phrases, strict=True):
             size = len(phrase)
-            for end in range(max(first_new, size - 1), len(stream)):
-                if tuple(stream[end - size + 1 : end + 1]) == phrase:
-                    found.append((end, keyword))
+            found.extend(
+                (end, keyword)
+                for end in range(max(first_new, size - 1), len(stream))
+                if tuple(stream[end - size + 1 : end + 1]) == phrase
+            )
         self._tail = stream[-(self._longest - 1) :] if self._longest > 1 else []
         return [keyword for _, keyword in sorted(found)]
 

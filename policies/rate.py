@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception, SoundEvent, SpeechActivity, TranscriptUpdate
-from audiointeract.interfaces import DecisionContext, Decider
+from audiointeract.interfaces import Decider, DecisionContext
 from audiointeract.policies._options import check_non_negative, check_unit
 from audiointeract.policies._text import normalize
 
@@ -100,22 +100,29 @@ class RateControlled(Decider):
             return Decision.silent(f"agent speaking; {decision.reason}")
         if decision.score < self.threshold:
             return Decision.silent(f"score {decision.score:.2f} < threshold {self.threshold:.2f}")
-        self._add_evidence(decision.score, now)
-        if now < self.warmup:
-            return Decision.silent(f"warm-up until {self.warmup:.2f}s")
-        if now - self._last_passed < self.cooldown:
-            return Decision.silent(f"cooldown until {self._last_passed + self.cooldown:.2f}s")
-        key = trigger_key(decision)
-        self._passed = {k: t for k, t in self._passed.items() if now - t < self.dedupe_window}
-        if key in self._passed:
-            return Decision.silent(f"duplicate of the trigger at {self._passed[key]:.2f}s")
-        if self._accumulated < self.evidence:
-            return Decision.silent(f"evidence {self._accumulated:.2f} of {self.evidence:.2f}")
+        blocked = self._blocked(decision, now)
+        if blocked is not None:
+            return Decision.silent(blocked)
         self._last_passed = now
         if self.dedupe_window > 0:
-            self._passed[key] = now
+            self._passed[trigger_key(decision)] = now
         self._accumulated = 0.0
         return decision
+
+    def _blocked(self, decision: Decision, now: float) -> str | None:
+        """Why this RESPOND may not pass now (None: it may), after adding its score to the evidence."""
+        self._add_evidence(decision.score, now)
+        if now < self.warmup:
+            return f"warm-up until {self.warmup:.2f}s"
+        if now - self._last_passed < self.cooldown:
+            return f"cooldown until {self._last_passed + self.cooldown:.2f}s"
+        self._passed = {k: t for k, t in self._passed.items() if now - t < self.dedupe_window}
+        key = trigger_key(decision)
+        if key in self._passed:
+            return f"duplicate of the trigger at {self._passed[key]:.2f}s"
+        if self._accumulated < self.evidence:
+            return f"evidence {self._accumulated:.2f} of {self.evidence:.2f}"
+        return None
 
     def _add_evidence(self, score: float, now: float) -> None:
         if self.evidence_half_life is not None and self._accumulated_at is not None:

@@ -11,8 +11,16 @@ import numpy as np
 
 from audiointeract.audio import FloatArray
 from audiointeract.errors import ConfigurationError
-from audiointeract.events import Action, Decision, Perception, SoundEvent, SpeechActivity, StandingTask, TranscriptUpdate
-from audiointeract.interfaces import DecisionContext, Decider
+from audiointeract.events import (
+    Action,
+    Decision,
+    Perception,
+    SoundEvent,
+    SpeechActivity,
+    StandingTask,
+    TranscriptUpdate,
+)
+from audiointeract.interfaces import Decider, DecisionContext
 from audiointeract.policies._embeddings import MiniLMEncoder, TextEncoder
 from audiointeract.policies._options import check_non_negative, check_unit
 
@@ -57,8 +65,10 @@ class SemanticPolicy(Decider):
     ) -> None:
         self.tasks = _as_tasks(tasks)
         self.threshold = check_unit("SemanticPolicy", "threshold", threshold)
-        self.thresholds = {name: check_unit("SemanticPolicy", f"thresholds[{name!r}]", value)
-                           for name, value in (thresholds or {}).items()}
+        self.thresholds = {
+            name: check_unit("SemanticPolicy", f"thresholds[{name!r}]", value)
+            for name, value in (thresholds or {}).items()
+        }
         if self.tasks is not None:
             unknown = sorted(set(self.thresholds) - {task.name for task in self.tasks})
             if unknown:

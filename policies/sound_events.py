@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception, SoundEvent
-from audiointeract.interfaces import DecisionContext, Decider
+from audiointeract.interfaces import Decider, DecisionContext
 from audiointeract.policies._options import check_non_negative, check_unit, pick_task, string_tuple
 from audiointeract.policies._text import label_matches
 
@@ -116,13 +116,19 @@ class SoundEventPolicy(Decider):
         if context.agent_speaking:
             if self.barge_in and best is not None:
                 return Decision(
-                    action=Action.INTERRUPT, task=task, evidence=(event,), score=event.score,
+                    action=Action.INTERRUPT,
+                    task=task,
+                    evidence=(event,),
+                    score=event.score,
                     reason=f"{event.label!r} ({event.score:.2f}) while the agent speaks",
                 )
             return Decision.silent(f"holding {event.label!r} until the agent stops")
         self._pending = None
         return Decision(
-            action=Action.RESPOND, task=task, evidence=(event,), score=event.score,
+            action=Action.RESPOND,
+            task=task,
+            evidence=(event,),
+            score=event.score,
             reason=f"sound {event.label!r} ({event.score:.2f})",
         )
 

@@ -10,6 +10,7 @@ so first-audio latency and agent/user overlap can be measured.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import AsyncIterator, Mapping, Sequence
 
 import attrs
@@ -30,7 +31,7 @@ from audiointeract.events import (
     TextDelta,
     TranscriptUpdate,
 )
-from audiointeract.interfaces import DecisionContext, Decider, Responder
+from audiointeract.interfaces import Decider, DecisionContext, Responder
 
 __all__ = ["SpeakingResponder", "TaskRuleDecider"]
 
@@ -54,7 +55,8 @@ class TaskRuleDecider(Decider):
       ``questions_only`` is false) triggers ``answer_task`` (default: the first
       non-proactive task).
     * A :class:`SoundEvent` with ``score >= min_score`` triggers the task
-      ``sound_tasks[label]`` (default: the first proactive task, for any label);
+      ``sound_tasks[label]`` (default: the first proactive task whose instruction
+      mentions a word of the label, e.g. "alarm" in "warn me about alarms");
       each sound label triggers once per ``sound_refractory`` seconds.
     * A trigger fires once, ``hold`` seconds of stream after its evidence ends,
       when no reply is in flight; it is dropped ``expire`` seconds after that.
@@ -122,7 +124,7 @@ class TaskRuleDecider(Decider):
                 return
             self._last_sound[p.label] = p.span_start
             if self._sound_tasks is None:
-                task = _first(tasks, proactive=True)
+                task = _mentioning(tasks, p.label)
             else:
                 task = self._sound_tasks.get(p.label)
         if task is not None:
@@ -132,6 +134,15 @@ class TaskRuleDecider(Decider):
     async def reset(self) -> None:
         self._pending = []
         self._last_sound = {}
+
+
+def _mentioning(tasks: Sequence[StandingTask], label: str) -> str | None:
+    """The first proactive task whose instruction mentions a word (3+ letters) of ``label``."""
+    words = [word for word in re.findall(r"[a-z]+", label.lower()) if len(word) >= 3]
+    for task in tasks:
+        if task.proactive and any(word in task.instruction.lower() for word in words):
+            return task.name
+    return None
 
 
 def _describe(p: Perception) -> str:

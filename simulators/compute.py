@@ -20,7 +20,7 @@ from audiointeract.audio import AudioChunk
 from audiointeract.clock import Clock, LoopClock
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import AudioDelta, Decision, Perception, ResponseDelta, ResponseRequest, TextDelta
-from audiointeract.interfaces import DecisionContext, Decider, Perceiver, Responder
+from audiointeract.interfaces import Decider, DecisionContext, Perceiver, Responder
 
 __all__ = ["ComputeCosts", "CostModel", "CostedDecider", "CostedPerceiver", "CostedResponder", "costed"]
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -30,7 +30,7 @@ from audiointeract.audio import AudioChunk
 from audiointeract.clock import Clock, LoopClock
 from audiointeract.errors import BackendError, ConfigurationError
 from audiointeract.events import Decision, Perception, ResponseDelta, ResponseRequest, SpeechActivity, TextDelta
-from audiointeract.interfaces import DecisionContext, Decider, Perceiver, Responder
+from audiointeract.interfaces import Decider, DecisionContext, Perceiver, Responder
 
 __all__ = ["Fault", "FaultPlan", "FaultyDecider", "FaultyPerceiver", "FaultyResponder"]
 
@@ -67,11 +67,15 @@ class Fault:
         return data
 
 
+def _fault_tuple(value: Iterable[Fault]) -> tuple[Fault, ...]:
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class FaultPlan:
     """The faults of one simulation."""
 
-    faults: tuple[Fault, ...] = attrs.field(default=(), converter=tuple)
+    faults: tuple[Fault, ...] = attrs.field(default=(), converter=_fault_tuple)
 
     def of(self, component: Component) -> tuple[Fault, ...]:
         """The faults that hit ``component``."""

@@ -233,12 +233,13 @@ def responses(trace: Trace) -> list[Response]:
 def match(
     expected: Sequence[Expectation], made: Sequence[Response], tolerance: float
 ) -> list[tuple[Expectation, Response]]:
-    """One-to-one matching: a response fulfils an expectation of its task when
-    ``window_start <= decided_at <= window_end + tolerance``.
+    """Match responses to expectations one to one, within ``tolerance``.
 
-    Responses are taken in time order and each goes to the open eligible window
-    that closes first, which gives a maximum matching for points and intervals.
-    A response with no task may fulfil any task.
+    A response fulfils an expectation of its task when
+    ``window_start <= decided_at <= window_end + tolerance``. Responses are
+    taken in time order and each goes to the open eligible window that closes
+    first, which gives a maximum matching for points and intervals. A response
+    with no task may fulfil any task.
     """
     open_: list[Expectation] = list(expected)
     pairs = []
@@ -265,8 +266,8 @@ def _prf(matched: int, made: int, expected: int) -> tuple[float, float, float]:
 
 def _union_length(spans: Iterable[tuple[float, float]], lo: float, hi: float) -> float:
     total, cursor = 0.0, lo
-    for start, end in sorted(spans):
-        start, end = max(start, cursor), min(end, hi)
+    for span_start, span_end in sorted(spans):
+        start, end = max(span_start, cursor), min(span_end, hi)
         if end > start:
             total += end - start
             cursor = end
@@ -399,8 +400,11 @@ def _chunk_latencies(trace: Trace, chunk: float) -> tuple[list[float], int, int]
 def _resume_latencies(trace: Trace) -> list[float]:
     """For each reply end, the wait until the next decision."""
     ends = sorted(
-        e.at if not isinstance(e, ReplyCancelled) else e.carried_out_at
-        for e in (*trace.of_type(ReplyFinished), *trace.of_type(ReplyCancelled), *trace.of_type(ReplyFailed))
+        [
+            *(e.at for e in trace.of_type(ReplyFinished)),
+            *(e.carried_out_at for e in trace.of_type(ReplyCancelled)),
+            *(e.at for e in trace.of_type(ReplyFailed)),
+        ]
     )
     times = sorted(d.decided_at for d in trace.of_type(Decision) if d.decided_at is not None)
     out = []

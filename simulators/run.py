@@ -9,7 +9,6 @@ scene, seed and backends give byte-identical traces.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -114,7 +113,3 @@ def run_simulation(scene: Scene, **options: Any) -> SimulationResult:
 
     return run_virtual(main)
 
-
-def realtime_factor(result: SimulationResult, wall_seconds: float) -> float:
-    """Seconds of audio simulated per wall-clock second."""
-    return result.report.duration / wall_seconds if wall_seconds > 0 else math.inf

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeAlias
 
 import attrs
@@ -100,6 +100,10 @@ class Expectation:
     window_end: float
 
 
+def _expects(value: Iterable[Expect]) -> tuple[Expect, ...]:
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class Segment:
     """Something heard from ``start`` for ``duration`` seconds.
@@ -114,7 +118,7 @@ class Segment:
     duration: float = attrs.field(validator=_positive)
     clip: str | None = None
     gain_db: float = attrs.field(default=0.0, validator=_finite)
-    expects: tuple[Expect, ...] = attrs.field(default=(), converter=tuple)
+    expects: tuple[Expect, ...] = attrs.field(default=(), converter=_expects)
 
     @property
     def end(self) -> float:
@@ -208,6 +212,18 @@ def _tasks(value: Sequence[StandingTask | Mapping[str, Any]]) -> tuple[StandingT
     return tuple(task if isinstance(task, StandingTask) else StandingTask(**task) for task in value)
 
 
+def _segments(value: Iterable[AnySegment]) -> tuple[AnySegment, ...]:
+    return tuple(value)
+
+
+def _noise(value: Iterable[NoiseBed]) -> tuple[NoiseBed, ...]:
+    return tuple(value)
+
+
+def _faults(value: Iterable[Fault]) -> tuple[Fault, ...]:
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True)
 class Scene:
     """A timeline of segments and noise beds, the standing tasks, and its length.
@@ -217,13 +233,13 @@ class Scene:
     (:mod:`audiointeract.simulators.faults`).
     """
 
-    segments: tuple[AnySegment, ...] = attrs.field(converter=tuple)
+    segments: tuple[AnySegment, ...] = attrs.field(converter=_segments)
     tasks: tuple[StandingTask, ...] = attrs.field(converter=_tasks)
-    noise: tuple[NoiseBed, ...] = attrs.field(default=(), converter=tuple)
+    noise: tuple[NoiseBed, ...] = attrs.field(default=(), converter=_noise)
     name: str = "scene"
     description: str = ""
     tail: float = attrs.field(default=1.0, validator=_non_negative)
-    faults: tuple[Fault, ...] = attrs.field(default=(), converter=tuple)
+    faults: tuple[Fault, ...] = attrs.field(default=(), converter=_faults)
     duration: float = attrs.field()
 
     @duration.default

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from audiointeract.simulators import virtual_backend_options
+from audiointeract.simulators.clock import virtual_backend_options
 
 settings.register_profile("dev", max_examples=30, deadline=None)
 settings.register_profile(

@@ -28,9 +28,11 @@ from audiointeract.simulators.scene import Scene
 from audiointeract.training.embedding import CachedEmbedder
 from audiointeract.training.features import FeatureSpec, StreamFeatures
 
-__all__ = ["Sequences", "build_sequences", "chunk_perceptions"]
+__all__ = ["SOUND_HOPS", "Sequences", "build_sequences", "chunk_perceptions"]
 
 _EPS = 1e-9
+SOUND_HOPS = (0.48, 0.96)
+"""Frame hops of the oracle sound tagger in training (YAMNet's hop and window)."""
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float32]
 
@@ -85,7 +87,8 @@ def build_sequences(
     rows: list[tuple[list[int], list[int], int, FloatArray, FloatArray]] = []
     for scene in scenes:
         steps = math.ceil(scene.duration / chunk - _EPS)
-        grouped = chunk_perceptions(oracle_perceptions(scene, sound_hop=chunk), chunk, steps)
+        hop = float(rng.choice(SOUND_HOPS))
+        grouped = chunk_perceptions(oracle_perceptions(scene, sound_hop=hop), chunk, steps)
         expectations = scene.expectations(chunk)
         # the teacher's response chunk for each expectation: first chunk whose end is in the window, plus a delay
         plan: dict[int, tuple[int, int]] = {}

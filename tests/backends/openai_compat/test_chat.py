@@ -1,0 +1,270 @@
+"""ChatResponder and the shared client against the fake vLLM server (wire shapes, cancel, retries, errors)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from typing import Any
+
+import anyio
+import numpy as np
+import pytest
+
+from audiointeract.backends.openai_compat import ChatResponder
+from audiointeract.backends.openai_compat._client import ServerConfig
+from audiointeract.errors import BackendError, BackendTimeout, ConfigurationError
+from audiointeract.events import Action, Decision, ResponseRequest, StandingTask, TextDelta, Turn
+from audiointeract.registry import load_backend
+
+pytestmark = pytest.mark.anyio
+
+
+def request(audio: np.ndarray | None = None) -> ResponseRequest:
+    return ResponseRequest(
+        reply_id=0,
+        decision=Decision(action=Action.RESPOND, task="answer"),
+        task=StandingTask(name="answer", instruction="Answer questions."),
+        transcript="what time is it",
+        history=(Turn(role="user", text="what time is it"),),
+        audio=audio,
+    )
+
+
+def responder(fake: Any, **options: Any) -> ChatResponder:
+    return ChatResponder(base_url=fake.base_url, backoff=0.01, trust_env=False, **options)
+
+
+def busy_connections(chat: ChatResponder) -> int:
+    pool = chat.client.http._transport._pool  # type: ignore[attr-defined]
+    return sum(1 for connection in pool.connections if not connection.is_idle())
+
+
+async def collect(chat: ChatResponder, req: ResponseRequest) -> list[str]:
+    async with contextlib.aclosing(chat.respond(req)) as stream:  # type: ignore[type-var]
+        return [delta.text async for delta in stream if isinstance(delta, TextDelta)]
+
+
+async def test_fake_vllm_chat_stream_shapes(fake_vllm: Any) -> None:
+    chat = responder(fake_vllm, api_key="sk-test", max_tokens=7, extra_body={"top_p": 0.9})
+    try:
+        texts = await collect(chat, request())
+    finally:
+        await chat.aclose()
+    assert "".join(texts) == "".join(fake_vllm.tokens)
+    body = fake_vllm.bodies("chat")[0]
+    assert body["model"] == "fake-audio-llm"  # first of GET /models
+    assert body["stream"] is True
+    assert body["max_tokens"] == 7
+    assert body["top_p"] == 0.9
+    roles = [m["role"] for m in body["messages"]]
+    assert roles[0] == "system"
+    assert roles[-1] == "user"
+    assert "Answer questions." in body["messages"][0]["content"]
+    assert body["messages"][-1]["content"] == "what time is it"
+    assert all(h["authorization"] == "Bearer sk-test" for h in fake_vllm.headers)
+
+
+async def test_fake_vllm_chat_input_audio_part(fake_vllm: Any) -> None:
+    audio = (0.1 * np.sin(np.arange(8000) / 5)).astype(np.float32)
+    chat = responder(fake_vllm)
+    try:
+        await collect(chat, request(audio))
+    finally:
+        await chat.aclose()
+    content = fake_vllm.bodies("chat")[0]["messages"][-1]["content"]
+    assert [part["type"] for part in content] == ["text", "input_audio"]
+    assert content[1]["input_audio"]["format"] == "wav"
+    assert fake_vllm.audio == [(16000, 8000)]
+
+
+async def test_fake_vllm_chat_audio_not_sent_when_disabled(fake_vllm: Any) -> None:
+    chat = responder(fake_vllm, send_audio=False)
+    try:
+        await collect(chat, request(np.zeros(1600, dtype=np.float32)))
+    finally:
+        await chat.aclose()
+    assert isinstance(fake_vllm.bodies("chat")[0]["messages"][-1]["content"], str)
+    assert fake_vllm.audio == []
+
+
+@pytest.mark.parametrize("stage", ["before_headers", "before_first_token", "mid_stream"])
+async def test_fake_vllm_cancel_closes_the_stream(fake_vllm: Any, stage: str) -> None:
+    fake_vllm.hold_before_headers = stage == "before_headers"
+    fake_vllm.hold_after_tokens = {"before_first_token": 0, "mid_stream": 2}.get(stage)
+    chat = responder(fake_vllm)
+    got: list[str] = []
+    try:
+        with anyio.CancelScope() as scope:
+            async with anyio.create_task_group() as group:
+
+                async def consume() -> None:
+                    async with contextlib.aclosing(chat.respond(request())) as stream:  # type: ignore[type-var]
+                        async for delta in stream:
+                            got.append(delta.text)
+
+                group.start_soon(consume)
+                await fake_vllm.received.wait()
+                if stage == "mid_stream":
+                    while len(got) < 2:
+                        await anyio.sleep(0.005)
+                else:
+                    await anyio.sleep(0.05)
+                scope.cancel()
+        with anyio.fail_after(5):
+            await fake_vllm.disconnected.wait()  # the server saw the client leave
+        assert busy_connections(chat) == 0
+        assert len(got) == (2 if stage == "mid_stream" else 0)
+        assert fake_vllm.completed == 0
+    finally:
+        await chat.aclose()
+
+
+async def test_fake_vllm_consumer_leaving_early_closes_the_stream(fake_vllm: Any) -> None:
+    fake_vllm.token_delay = 0.05
+    chat = responder(fake_vllm)
+    try:
+        async with contextlib.aclosing(chat.respond(request())) as stream:  # type: ignore[type-var]
+            async for _ in stream:
+                break
+        assert busy_connections(chat) == 0  # closed at once, not later by a garbage-collector hook
+        with anyio.fail_after(5):
+            await fake_vllm.disconnected.wait()
+    finally:
+        await chat.aclose()
+
+
+async def test_fake_vllm_server_dying_mid_stream_is_a_retryable_backend_error(fake_vllm: Any) -> None:
+    fake_vllm.drop_after = 2
+    chat = responder(fake_vllm)
+    got: list[str] = []
+    try:
+        with pytest.raises(BackendError) as caught:
+            async with contextlib.aclosing(chat.respond(request())) as stream:  # type: ignore[type-var]
+                async for delta in stream:
+                    got.append(delta.text)
+    finally:
+        await chat.aclose()
+    assert got == fake_vllm.tokens[:2]
+    assert caught.value.retryable
+    assert "broke" in str(caught.value)
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+async def test_fake_vllm_retries_retryable_statuses(fake_vllm: Any, status: int) -> None:
+    fake_vllm.fail_statuses = [status, status]
+    chat = responder(fake_vllm, max_retries=2)
+    try:
+        texts = await collect(chat, request())
+    finally:
+        await chat.aclose()
+    assert "".join(texts) == "".join(fake_vllm.tokens)
+    assert fake_vllm.count("chat") == 3
+
+
+async def test_fake_vllm_gives_up_after_max_retries(fake_vllm: Any) -> None:
+    fake_vllm.fail_statuses = [503, 503, 503]
+    chat = responder(fake_vllm, max_retries=1)
+    try:
+        with pytest.raises(BackendError) as caught:
+            await collect(chat, request())
+    finally:
+        await chat.aclose()
+    assert fake_vllm.count("chat") == 2
+    assert caught.value.retryable
+    assert "HTTP 503" in str(caught.value)
+    assert "scripted failure 503" in str(caught.value)
+
+
+@pytest.mark.parametrize("status", [400, 401, 404, 422])
+async def test_fake_vllm_client_errors_are_not_retried(fake_vllm: Any, status: int) -> None:
+    fake_vllm.fail_statuses = [status]
+    chat = responder(fake_vllm, max_retries=3)
+    try:
+        with pytest.raises(BackendError) as caught:
+            await collect(chat, request())
+    finally:
+        await chat.aclose()
+    assert fake_vllm.count("chat") == 1
+    assert not caught.value.retryable
+    assert f"scripted failure {status}" in str(caught.value)
+    assert isinstance(caught.value.__cause__, Exception)
+
+
+async def test_fake_vllm_read_timeout_is_backend_timeout(fake_vllm: Any) -> None:
+    fake_vllm.hold_after_tokens = 1
+    chat = responder(fake_vllm, read_timeout=0.2)
+    try:
+        with pytest.raises(BackendTimeout) as caught:
+            await collect(chat, request())
+    finally:
+        await chat.aclose()
+    assert caught.value.retryable
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_unreachable_base_url_fails_check_clearly() -> None:
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    chat = ChatResponder(base_url=url, max_retries=1, backoff=0.01, trust_env=False)
+    try:
+        with pytest.raises(BackendError) as caught:
+            await chat.check()
+    finally:
+        await chat.aclose()
+    assert url in str(caught.value)
+    assert "cannot connect" in str(caught.value)
+    assert caught.value.retryable
+
+
+async def test_fake_vllm_check_resolves_model(fake_vllm: Any) -> None:
+    chat = responder(fake_vllm)
+    try:
+        assert await chat.check() == "fake-audio-llm"
+        assert await chat.check() == "fake-audio-llm"
+    finally:
+        await chat.aclose()
+    assert fake_vllm.count("models") == 1  # asked once, then remembered
+
+
+async def test_fake_vllm_configured_model_skips_listing(fake_vllm: Any) -> None:
+    chat = responder(fake_vllm, model="my-model")
+    try:
+        await collect(chat, request())
+    finally:
+        await chat.aclose()
+    assert fake_vllm.count("models") == 0
+    assert fake_vllm.bodies("chat")[0]["model"] == "my-model"
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"base_url": "localhost:8000"}, "http"),
+        ({"base_url": "ftp://host/v1"}, "http"),
+        ({"base_url": "http://"}, "base_url"),
+        ({"base_url": "http://host/v1?x=1"}, "query"),
+        ({"read_timeout": 0}, "read_timeout"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"bogus": 1}, "bogus"),
+        ({"max_tokens": 0}, "max_tokens"),
+    ],
+)
+def test_bad_config_fails_at_construction(options: dict[str, Any], match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        ChatResponder(**options)
+
+
+def test_base_url_is_normalised() -> None:
+    assert ServerConfig(base_url="http://127.0.0.1:9/v1/").base_url == "http://127.0.0.1:9/v1"
+
+
+def test_registry_builds_the_vllm_backends() -> None:
+    chat = load_backend("responder", "vllm", base_url="http://127.0.0.1:9/v1", model="m")
+    assert isinstance(chat, ChatResponder)
+    assert chat.client.config.model == "m"
+    assert type(load_backend("perceiver", "vllm")).__name__ == "TranscriptionPerceiver"
+    assert type(load_backend("decider", "vllm")).__name__ == "AudioLMDecider"

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import pytest
+
+from audiointeract.policies._text import addressed_to_assistant, is_question, label_matches, normalize, turn_complete
+
+
+def test_normalize_drops_case_punctuation_and_hyphens() -> None:
+    assert normalize("Hey, ASSISTANT!  What's  up?") == "hey assistant what's up"
+    assert normalize("Mm-hmm.") == "mm hmm"
+
+
+@pytest.mark.parametrize(
+    ("text", "complete"),
+    [
+        ("What time is it?", True),
+        ("Turn on the lights.", True),
+        ("turn on the lights", True),
+        ("my number is four five", False),
+        ("my number is 4 5", False),
+        ("I'd like to book a table for", False),
+        ("and then we went to the", False),
+        ("so I was thinking um", False),
+        ("well...", False),
+        ("Stop!", True),
+        ("", False),
+        ("   ", False),
+    ],
+)
+def test_turn_completeness(text: str, complete: bool) -> None:
+    assert turn_complete(text) is complete
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [("what time is it", True), ("Is it raining?", True), ("It is raining.", False), ("the end?", True)],
+)
+def test_questions(text: str, question: bool) -> None:
+    assert is_question(text) is question
+
+
+@pytest.mark.parametrize(
+    ("text", "addressed"),
+    [
+        ("What's the weather tomorrow?", True),
+        ("Turn off the kitchen lights.", True),
+        ("Could you read that again", True),
+        ("Assistant, the oven.", True),
+        ("I had pasta for lunch.", False),
+        ("The meeting went well.", False),
+    ],
+)
+def test_addressed_to_assistant(text: str, addressed: bool) -> None:
+    assert addressed_to_assistant(text, ("assistant",)) is addressed
+
+
+def test_label_matches_whole_label_or_one_alternative() -> None:
+    assert label_matches("Smoke detector, smoke alarm", "smoke alarm")
+    assert label_matches("Smoke detector, smoke alarm", "Smoke detector, smoke alarm")
+    assert label_matches("Siren", "siren")
+    assert not label_matches("Civil defense siren", "siren")
+    assert not label_matches("Alarm clock", "alarm")
