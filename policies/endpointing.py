@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception
 from audiointeract.interfaces import Decider, DecisionContext
-from audiointeract.policies._options import check_non_negative, pick_task
+from audiointeract.policies._options import EPS, check_non_negative, pick_task
 from audiointeract.policies._text import BACKCHANNEL_WORDS, addressed_to_assistant, turn_complete, words
 from audiointeract.policies._turn import UserTurn
 
@@ -63,7 +63,7 @@ class EndpointingPolicy(Decider):
         text = turn.text
         complete = turn_complete(text) if self.completeness else True
         needed = self.min_delay if complete else self.max_delay
-        if silence < needed:
+        if silence + EPS < needed:
             return Decision.silent(f"turn end? {silence:.2f}s of {needed:.2f}s silence")
         tokens = words(text)
         if tokens and all(token in BACKCHANNEL_WORDS for token in tokens):

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception, SoundEvent, SpeechActivity, TranscriptUpdate
 from audiointeract.interfaces import Decider, DecisionContext
-from audiointeract.policies._options import check_non_negative, check_unit
+from audiointeract.policies._options import EPS, check_non_negative, check_unit
 from audiointeract.policies._text import normalize
 
 __all__ = ["RateControlled", "trigger_key"]
@@ -112,15 +112,15 @@ class RateControlled(Decider):
     def _blocked(self, decision: Decision, now: float) -> str | None:
         """Why this RESPOND may not pass now (None: it may), after adding its score to the evidence."""
         self._add_evidence(decision.score, now)
-        if now < self.warmup:
+        if now + EPS < self.warmup:
             return f"warm-up until {self.warmup:.2f}s"
-        if now - self._last_passed < self.cooldown:
+        if now - self._last_passed + EPS < self.cooldown:
             return f"cooldown until {self._last_passed + self.cooldown:.2f}s"
-        self._passed = {k: t for k, t in self._passed.items() if now - t < self.dedupe_window}
+        self._passed = {k: t for k, t in self._passed.items() if now - t + EPS < self.dedupe_window}
         key = trigger_key(decision)
         if key in self._passed:
             return f"duplicate of the trigger at {self._passed[key]:.2f}s"
-        if self._accumulated < self.evidence:
+        if self._accumulated + EPS < self.evidence:
             return f"evidence {self._accumulated:.2f} of {self.evidence:.2f}"
         return None
 

@@ -461,3 +461,17 @@ async def test_a_session_runs_once() -> None:
     with pytest.raises(ExceptionGroup) as info:
         await session.run(silence(0.4))
     assert "runs once" in str(info.value.exceptions[0])
+
+
+def test_the_same_session_runs_on_trio_with_its_mock_clock() -> None:
+    import trio
+    import trio.testing
+
+    async def main() -> list[float]:
+        script = [activity(1.0, True), activity(2.0, False)]
+        session = Session(ScriptedPerceiver(script), TurnEndDecider(), ScriptedResponder("a b c", tokens_per_second=10))
+        trace = await session.run(silence(4))
+        return [e.at for e in of(trace, ReplyText)]
+
+    times = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+    assert times == pytest.approx([2.2, 2.3, 2.4])

