@@ -357,7 +357,6 @@ class Session:
         reason = "source_exhausted"
         try:
             async with anyio.create_task_group() as group:
-                self._group = group
                 group.start_soon(self._perceive_loop)
                 group.start_soon(self._decide_loop, group)
                 await self._ingest_loop(source)
@@ -455,16 +454,14 @@ class Session:
             self._counts["chunks_perceived"] += 1
             self._perceived_until = chunk.end_time
             self._max_lag = max(self._max_lag, self._heard - self._perceived_until)
-            results = () if isinstance(outcome, _Skipped) else tuple(outcome)
-            accepted = self._publish_perceptions(results, limit=chunk.end_time, index=chunk.index)
+            accepted = self._publish_perceptions(outcome, limit=chunk.end_time, index=chunk.index)
             arrived = self._arrivals.pop(chunk.index, self._now())
             await self._pending.put(
                 _Perceived(index=chunk.index, stream_end=chunk.end_time, arrived_at=arrived, perceptions=accepted),
                 on_drop=self._on_perceived_dropped,
             )
         final = await self._call("perceiver", policy, self.perceiver.finish)
-        results = () if isinstance(final, _Skipped) else tuple(final)
-        accepted = self._publish_perceptions(results, limit=self._heard, index=-1)
+        accepted = self._publish_perceptions(final, limit=self._heard, index=-1)
         if accepted:
             self._pending.put_unbounded(
                 _Perceived(index=-1, stream_end=self._heard, arrived_at=self._now(), perceptions=accepted)
@@ -474,7 +471,13 @@ class Session:
     def _on_perceived_dropped(self, item: _Perceived) -> None:
         self._counts["perceptions_dropped"] += len(item.perceptions)
 
-    def _publish_perceptions(self, results: Sequence[object], *, limit: float, index: int) -> tuple[Perception, ...]:
+    def _publish_perceptions(self, results: object, *, limit: float, index: int) -> tuple[Perception, ...]:
+        if isinstance(results, _Skipped):
+            return ()
+        if not isinstance(results, Sequence):
+            violation = ContractViolation(f"perceive() returned {type(results).__name__}, not a sequence")
+            self._report_error("perceiver", violation, attempt=1, handling="skip")
+            return ()
         accepted: list[Perception] = []
         now = self._now()
         for item in results:
@@ -593,7 +596,7 @@ class Session:
             if isinstance(action, StartReply):
                 self._start_reply(action, group)
             elif isinstance(action, CancelReply):
-                self._request_cancel(action.reply_id, decision, "barge-in")
+                self._request_cancel(action.reply_id, decision)
             elif isinstance(action, Ignore):
                 self._emit(
                     DecisionIgnored(
@@ -633,13 +636,14 @@ class Session:
             return None
         return np.concatenate([chunk.samples for chunk in self._recent_audio])
 
-    def _request_cancel(self, reply_id: int, decision: Decision | None, reason: str) -> None:
+    def _request_cancel(self, reply_id: int, decision: Decision) -> None:
         reply = self._reply
         if reply is None or reply.reply_id != reply_id or reply.cancel_requested_at is not None:
             return
-        reply.cancel_requested_at = decision.decided_at if decision and decision.decided_at is not None else self._now()
-        reply.cancel_decision = decision.id if decision else None
-        reply.cancel_reason = reason
+        assert decision.decided_at is not None
+        reply.cancel_requested_at = decision.decided_at
+        reply.cancel_decision = decision.id
+        reply.cancel_reason = "barge-in"
         reply.scope.cancel()
 
     async def _wait_reply(self) -> None:
