@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Sequence
 import attrs
 import numpy.typing as npt
 
-from audiointeract.audio import AudioChunk
+from audiointeract.audio import AudioChunk, FloatArray
 from audiointeract.events import (
     Decision,
     Event,
@@ -67,6 +67,13 @@ class Perceiver(abc.ABC):
     async def perceive(self, chunk: AudioChunk) -> Sequence[Perception]:
         """Process one chunk and return what became known because of it."""
 
+    async def check(self) -> None:
+        """Verify the backend can work (e.g. reach its server) before audio flows.
+
+        The session calls it once before it starts; raise a clear
+        :class:`~audiointeract.errors.AudioInteractError` if it cannot.
+        """
+
     async def finish(self) -> Sequence[Perception]:
         """Flush at the end of the stream; default: nothing pending."""
         return ()
@@ -98,6 +105,8 @@ class DecisionContext:
     last_speech_end: float | None
     last_reply_end: float | None
     pending_chunks: int
+    audio: FloatArray | None = attrs.field(default=None, eq=False, repr=False)
+    """The last ``SessionConfig.request_audio_seconds`` of audio up to ``heard_until`` (None if 0)."""
 
 
 class Decider(abc.ABC):
@@ -120,6 +129,9 @@ class Decider(abc.ABC):
     @abc.abstractmethod
     async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
         """Return the decision for this decision point."""
+
+    async def check(self) -> None:
+        """Verify the backend can work before audio flows (see :meth:`Perceiver.check`)."""
 
     async def reset(self) -> None:
         """Forget policy state (evidence, cooldowns)."""
@@ -146,6 +158,9 @@ class Responder(abc.ABC):
     @abc.abstractmethod
     def respond(self, request: ResponseRequest) -> AsyncIterator[ResponseDelta]:
         """Stream the reply to ``request``."""
+
+    async def check(self) -> None:
+        """Verify the backend can work before audio flows (see :meth:`Perceiver.check`)."""
 
     async def aclose(self) -> None:
         """Release resources. Safe to call more than once."""

@@ -298,8 +298,9 @@ class Session:
     async def start(self, source: AudioSource) -> AsyncIterator[EventStream]:
         """Run the session in the background; yield a stream of its events.
 
-        Leaving the block early stops the session (as :meth:`stop` does) and waits
-        for it to wind down.
+        Each backend's ``check()`` runs first; a failing check raises before any audio
+        is taken. Leaving the block early stops the session (as :meth:`stop` does) and
+        waits for it to wind down.
         """
         stream = EventStream(self.config.event_buffer)
         self._streams.append(stream)
@@ -355,6 +356,8 @@ class Session:
         self._idle.set()
         self._watch.start()
         reason = "source_exhausted"
+        for backend in (self.perceiver, self.decider, self.responder):
+            await backend.check()
         try:
             async with anyio.create_task_group() as group:
                 group.start_soon(self._perceive_loop)
@@ -586,6 +589,7 @@ class Session:
             last_speech_end=self._last_speech_end,
             last_reply_end=self._turn.last_reply_end,
             pending_chunks=len(self._pending),
+            audio=self._request_audio(heard_until),
         )
 
     def _carry_out(self, decision: Decision, group: anyio.abc.TaskGroup) -> None:
@@ -620,7 +624,7 @@ class Session:
             transcript=self._transcript,
             history=tuple(self._history),
             trigger=decision.evidence[-1] if decision.evidence else None,
-            audio=self._request_audio(),
+            audio=self._request_audio(decision.heard_until),
             sample_rate=self.config.audio.sample_rate,
         )
         self._reply = _Reply(reply_id=action.reply_id, decision=decision, scope=anyio.CancelScope())
@@ -631,10 +635,12 @@ class Session:
         self._emit(ReplyStarted(reply_id=action.reply_id, decision_id=decision.id, task=decision.task, at=self._now()))
         group.start_soon(self._run_reply, self._reply, request)
 
-    def _request_audio(self) -> FloatArray | None:
-        if not self._recent_audio:
+    def _request_audio(self, until: float | None) -> FloatArray | None:
+        """The recent audio kept for requests, up to stream time ``until`` (never unheard audio)."""
+        chunks = [c for c in self._recent_audio if until is None or c.end_time <= until + _EPS]
+        if not chunks:
             return None
-        return np.concatenate([chunk.samples for chunk in self._recent_audio])
+        return np.concatenate([chunk.samples for chunk in chunks])
 
     def _request_cancel(self, reply_id: int, decision: Decision) -> None:
         reply = self._reply

@@ -65,7 +65,7 @@ __all__ = [
 ESPEAK_ENV = "AUDIOINTERACT_ESPEAK"
 """Environment variable naming the espeak-ng executable (default: ``espeak-ng`` on PATH)."""
 
-_SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*\s+")
+_SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*\s+|\s*\n\s*")
 _CLAUSE_END = re.compile(r"[,;:]\s+")
 _MARKUP = re.compile(r"[*_#`~>|]+")
 _SPACES = re.compile(r"\s+")
@@ -80,7 +80,7 @@ def speakable(text: str) -> str:
 class SentenceSplitter:
     """Cuts streamed text into sentences as soon as each one is complete.
 
-    A sentence ends at ``. ! ?`` (or ``…``) followed by whitespace. Until the first
+    A sentence ends at ``. ! ?`` (or ``…``) followed by whitespace, or at a line break. Until the first
     segment is out, a clause mark (``, ; :``) also ends one once it holds at least
     ``first_clause_words`` words (0: never).
     """

@@ -87,6 +87,7 @@ class ThreadedStream(Generic[T]):
         return self
 
     async def __anext__(self) -> T:
+        await anyio.lowlevel.checkpoint_if_cancelled()
         while True:
             with self._lock:
                 if self._items:

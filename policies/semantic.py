@@ -116,17 +116,20 @@ class SemanticPolicy(Decider):
     def _new_items(self, perceptions: Sequence[Perception]) -> list[tuple[str, tuple[Perception, ...]]]:
         """New complete sentences and fresh sound labels, each with the perceptions it rests on."""
         items: list[tuple[str, tuple[Perception, ...]]] = []
+        speech_end: SpeechActivity | None = None
         for p in perceptions:
             if isinstance(p, TranscriptUpdate) and p.committed.strip():
                 items.extend(self._add_text(p))
-            elif isinstance(p, SpeechActivity) and not p.speaking and self._partial:
-                items.append((self._partial, (*self._partial_evidence, p)))
-                self._partial, self._partial_evidence = "", []
+            elif isinstance(p, SpeechActivity) and not p.speaking:
+                speech_end = p
             elif isinstance(p, SoundEvent) and self.sounds and p.score >= self.min_sound_score:
                 last = self._last_label.get(p.label, -math.inf)
                 self._last_label[p.label] = p.span_end
                 if p.span_start - last > self.rearm or self.rearm == 0:
                     items.append((f"sound: {p.label}", (p,)))
+        if speech_end is not None and self._partial:  # after this call's words: the end of speech ends the sentence
+            items.append((self._partial, (*self._partial_evidence, speech_end)))
+            self._partial, self._partial_evidence = "", []
         return items
 
     def _add_text(self, update: TranscriptUpdate) -> list[tuple[str, tuple[Perception, ...]]]:
@@ -136,7 +139,8 @@ class SemanticPolicy(Decider):
         if text[-1] in ".!?" or len(pieces[-1].split()) >= self.max_words:
             done, self._partial, self._partial_evidence = pieces, "", []
         else:
-            done, self._partial, self._partial_evidence = pieces[:-1], pieces[-1], [update]
+            rest = [update] if len(pieces) > 1 else list(evidence)  # what the unfinished sentence rests on
+            done, self._partial, self._partial_evidence = pieces[:-1], pieces[-1], rest
         return [(sentence, evidence) for sentence in done if sentence.strip()]
 
     async def _embed(self, texts: list[str]) -> FloatArray:

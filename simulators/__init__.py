@@ -19,7 +19,17 @@ from audiointeract.simulators.compute import (
 )
 from audiointeract.simulators.faults import Fault, FaultPlan
 from audiointeract.simulators.files import load_scene, save_scene, scene_from_mapping
-from audiointeract.simulators.metrics import TOLERANCES, LatencyStats, Report, ToleranceScore, match, responses, score
+from audiointeract.simulators.metrics import (
+    TOLERANCES,
+    LatencyStats,
+    ReplySpan,
+    Report,
+    ToleranceScore,
+    match,
+    reply_spans,
+    responses,
+    score,
+)
 from audiointeract.simulators.oracle import oracle_perceptions, word_timings
 from audiointeract.simulators.render import render
 from audiointeract.simulators.run import SimulationResult, run_simulation, simulate
@@ -51,6 +61,7 @@ __all__ = [
     "FaultPlan",
     "LatencyStats",
     "NoiseBed",
+    "ReplySpan",
     "Report",
     "Scene",
     "Segment",
@@ -69,6 +80,7 @@ __all__ = [
     "match",
     "oracle_perceptions",
     "render",
+    "reply_spans",
     "responses",
     "run_simulation",
     "run_virtual",

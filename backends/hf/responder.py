@@ -246,6 +246,18 @@ def _check_checkpoint_path(path: Path, gguf_file: str | None) -> None:
         raise ModelNotFoundError(f"{path} holds no model (no config.json)")
 
 
+def _is_causal_lm(config: Any) -> bool:
+    """Whether the checkpoint's saved architecture (or, without one, its model type) is a causal LM."""
+    if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        return False
+    architectures = getattr(config, "architectures", None)
+    if not architectures:
+        return True
+    causal = MODEL_FOR_CAUSAL_LM_MAPPING_NAMES[config.model_type]
+    names = {causal} if isinstance(causal, str) else set(causal)
+    return any(name in names or name.endswith("ForCausalLM") for name in architectures)
+
+
 def _load(path: Path, gguf_file: str | None, dtype: torch.dtype) -> tuple[Any, Any]:
     where = str(path)
     files: dict[str, Any] = {"local_files_only": True}
@@ -255,7 +267,7 @@ def _load(path: Path, gguf_file: str | None, dtype: torch.dtype) -> tuple[Any, A
         config = AutoConfig.from_pretrained(where, **files)
     except (OSError, ValueError, KeyError) as exc:
         raise CheckpointError(f"cannot read the model config in {path}: {exc}") from exc
-    if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+    if not _is_causal_lm(config):
         architectures = ", ".join(getattr(config, "architectures", None) or [config.model_type])
         raise CheckpointError(f"{path} holds a {architectures} checkpoint, which is not a causal language model")
     try:

@@ -49,7 +49,8 @@ def load_whisper_checkpoint(
             f"{str(folder)!r} holds a {model_type!r} checkpoint; WhisperPerceiver needs a 'whisper' one"
         )
     try:
-        model = WhisperForConditionalGeneration.from_pretrained(folder).to(device).eval()
+        model = WhisperForConditionalGeneration.from_pretrained(folder)
+        model = model.to(device).eval()  # type: ignore[arg-type] # transformers types .to() as a wrapper
         processor = WhisperProcessor.from_pretrained(folder)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise CheckpointError(f"cannot load the Whisper checkpoint at {str(folder)!r}: {exc}") from exc

@@ -5,13 +5,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["AudioLMDecider", "ChatResponder", "TranscriptionPerceiver"]
+__all__ = ["AudioLMDecider", "ChatResponder", "ServerConfig", "TranscriptionPerceiver"]
 
 # public name -> module that defines it; imported on first access so this package stays cheap
 _LAZY = {
     "ChatResponder": "audiointeract.backends.openai_compat.chat",
     "TranscriptionPerceiver": "audiointeract.backends.openai_compat.transcription",
     "AudioLMDecider": "audiointeract.backends.openai_compat.decider",
+    "ServerConfig": "audiointeract.backends.openai_compat._client",
 }
 
 

@@ -29,11 +29,11 @@ class ChatResponder(Responder):
     """Streams ``choices[0].delta.content`` of a streamed chat completion as text deltas.
 
     ``prompt`` builds the chat messages from the request (default
-    :class:`~audiointeract.backends.prompting.ChatPrompt`). When the request carries audio and ``send_audio`` is
-    true, it is appended to the last user message as a base64 WAV ``input_audio``
-    part (for audio LLMs such as Qwen2-Audio or Ultravox on vLLM). ``extra_body``
-    is merged into every request (e.g. ``{"top_p": 0.9}``). Server options
-    (``base_url``, ``api_key``, ``model``, timeouts, retries) are
+    :class:`~audiointeract.backends.prompting.ChatPrompt`). When the request carries
+    audio and ``send_audio`` is true, it is appended to the last user message as a
+    base64 WAV ``input_audio`` part (for audio LLMs such as Qwen2-Audio or Ultravox on
+    vLLM). ``extra_body`` is merged into every request (e.g. ``{"top_p": 0.9}``).
+    Server options (``base_url``, ``api_key``, ``model``, timeouts, retries) are
     :class:`ServerConfig` fields; the URL shape is checked here, reachability by
     :meth:`check`.
     """

@@ -25,7 +25,7 @@ from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception, SoundEvent, SpeechActivity, TranscriptUpdate
 from audiointeract.interfaces import Decider, DecisionContext, Perceiver
 
-__all__ = ["DEFAULT_QUESTION", "DEFAULT_SYSTEM_PROMPT", "AudioLMDecider", "answer_probability"]
+__all__ = ["DEFAULT_QUESTION", "DEFAULT_SYSTEM_PROMPT", "AudioLMDecider", "answer_probability", "describe_perception"]
 
 PATH = "chat/completions"
 DEFAULT_SYSTEM_PROMPT = (

@@ -58,7 +58,9 @@ async def test_one_interrupt_per_reply(tl) -> None:
     assert len(tl.acted(trace, Action.INTERRUPT)) == 1
 
 
-@pytest.mark.parametrize(("options", "message"), [({"min_speech": -0.1}, "min_speech"), ({"min_words": 1.5}, "min_words")])
+@pytest.mark.parametrize(
+    ("options", "message"), [({"min_speech": -0.1}, "min_speech"), ({"min_words": 1.5}, "min_words")]
+)
 async def test_misconfiguration(options: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         InterruptPolicy(**options)  # type: ignore[arg-type]

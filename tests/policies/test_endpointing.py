@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from audiointeract.errors import ConfigurationError
-from audiointeract.events import Action, ReplyStarted
+from audiointeract.events import Action, ReplyStarted, StandingTask, TranscriptUpdate
 from audiointeract.policies import EndpointingPolicy
 
 pytestmark = pytest.mark.anyio
@@ -28,14 +28,18 @@ async def test_digit_string_is_not_cut_off(tl) -> None:
 
 
 async def test_incomplete_turn_answered_at_max_delay(tl) -> None:
-    trace = await tl.run(EndpointingPolicy(min_delay=0.5, max_delay=2.0), tl.speech(1.0, 2.6, "so I was thinking about"), 8.0)
+    trace = await tl.run(
+        EndpointingPolicy(min_delay=0.5, max_delay=2.0), tl.speech(1.0, 2.6, "so I was thinking about"), 8.0
+    )
     assert tl.times(trace) == [4.8]  # 4.4 is 1.8 s of silence, 4.8 is 2.2 s
     assert tl.acted(trace)[0].score == 0.5
 
 
 async def test_no_decision_before_min_delay(tl) -> None:
     for min_delay in (0.0, 0.4, 1.0, 1.5):
-        trace = await tl.run(EndpointingPolicy(min_delay=min_delay, max_delay=3.0), tl.speech(1.0, 2.5, "Hello there."), 7.0)
+        trace = await tl.run(
+            EndpointingPolicy(min_delay=min_delay, max_delay=3.0), tl.speech(1.0, 2.5, "Hello there."), 7.0
+        )
         (when,) = tl.times(trace)
         assert when - 2.5 >= min_delay
         assert when - 2.5 < min_delay + 0.4  # the first chunk boundary after it
@@ -68,17 +72,16 @@ async def test_speech_before_a_reply_is_served_once(tl) -> None:
 
 
 async def test_without_vad_committed_words_mark_the_turn(tl) -> None:
-    from audiointeract.events import TranscriptUpdate
-
     script = [TranscriptUpdate(span_start=1.0, span_end=2.0, committed="What day is it?")]
     trace = await tl.run(EndpointingPolicy(), script, 5.0)
     assert tl.times(trace) == [2.8]
 
 
 async def test_task_defaults_to_first_non_proactive_task(tl) -> None:
-    from audiointeract.events import StandingTask
-
-    tasks = [StandingTask(name="alarm", instruction="warn me", proactive=True), StandingTask(name="chat", instruction="talk")]
+    tasks = [
+        StandingTask(name="alarm", instruction="warn me", proactive=True),
+        StandingTask(name="chat", instruction="talk"),
+    ]
     trace = await tl.run(EndpointingPolicy(), tl.speech(1.0, 2.0, "Hi there."), 4.0, tasks=tasks)
     assert [d.task for d in tl.acted(trace)] == ["chat"]
     explicit = await tl.run(EndpointingPolicy(task="alarm"), tl.speech(1.0, 2.0, "Hi there."), 4.0, tasks=tasks)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from audiointeract.errors import ConfigurationError
-from audiointeract.events import TranscriptUpdate
+from audiointeract.events import StandingTask, TranscriptUpdate
 from audiointeract.policies import KeywordPolicy
 
 pytestmark = pytest.mark.anyio
@@ -34,9 +34,10 @@ async def test_each_occurrence_triggers_once(tl) -> None:
 
 
 async def test_no_match_no_reply_and_task_mapping(tl) -> None:
-    from audiointeract.events import StandingTask
-
-    tasks = [StandingTask(name="answer", instruction="answer"), StandingTask(name="money", instruction="budget", proactive=True)]
+    tasks = [
+        StandingTask(name="answer", instruction="answer"),
+        StandingTask(name="money", instruction="budget", proactive=True),
+    ]
     script = [words(1.0, 2.0, "the weather is nice"), words(3.0, 3.5, "BUDGET!")]
     trace = await tl.run(KeywordPolicy("budget", task_for={"budget": "money"}), script, 5.0, tasks=tasks)
     assert [(d.heard_until, d.task) for d in tl.acted(trace)] == [(3.6, "money")]

@@ -2,18 +2,22 @@ from __future__ import annotations
 
 import pytest
 
+from audiointeract.backends.mock import ScriptedAction, ScriptedDecider
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, ReplyCancelled, StandingTask
-from audiointeract.policies import SoundEventPolicy
+from audiointeract.policies import CompositePolicy, SoundEventPolicy
 from audiointeract.policies.sound_events import SAFETY_LABELS
 
 pytestmark = pytest.mark.anyio
 
 SMOKE = "Smoke detector, smoke alarm"
-TASKS = [StandingTask(name="answer", instruction="answer"), StandingTask(name="safety", instruction="warn me", proactive=True)]
+TASKS = [
+    StandingTask(name="answer", instruction="answer"),
+    StandingTask(name="safety", instruction="warn me", proactive=True),
+]
 
 
-def hops(tl, label: str, start: float, end: float, score: float = 0.8, hop: float = 0.96):
+def hops(tl, label: str, start: float, end: float, *, score: float = 0.8, hop: float = 0.96):
     out, t = [], start
     while t < end - 1e-9:
         out.append(tl.sound(t, min(end, t + hop), label, score))
@@ -51,13 +55,12 @@ async def test_rearm_zero_fires_on_every_event(tl) -> None:
 
 async def test_held_while_agent_speaks_then_warned(tl) -> None:
     # a question is being answered when the alarm starts; without barge-in the warning waits
-    from audiointeract.backends.mock import ScriptedAction, ScriptedDecider
-    from audiointeract.policies import CompositePolicy
-
     talk = ScriptedDecider([ScriptedAction(at=0.8, action=Action.RESPOND, task="answer")])
     policy = CompositePolicy([talk, SoundEventPolicy(hold=10.0)])
     reply = " ".join(["la"] * 10)  # plays from 0.8 s to ~2.8 s
-    trace = await tl.run(policy, [tl.sound(1.2, 1.6, "Fire alarm")], 6.0, tasks=TASKS, reply=reply, tokens_per_second=5.0)
+    trace = await tl.run(
+        policy, [tl.sound(1.2, 1.6, "Fire alarm")], 6.0, tasks=TASKS, reply=reply, tokens_per_second=5.0
+    )
     responds = tl.acted(trace)
     assert [d.task for d in responds] == ["answer", "safety"]
     assert responds[1].heard_until > 2.8
@@ -65,9 +68,6 @@ async def test_held_while_agent_speaks_then_warned(tl) -> None:
 
 
 async def test_barge_in_interrupts_then_warns(tl) -> None:
-    from audiointeract.backends.mock import ScriptedAction, ScriptedDecider
-    from audiointeract.policies import CompositePolicy
-
     talk = ScriptedDecider([ScriptedAction(at=0.8, action=Action.RESPOND, task="answer")])
     policy = CompositePolicy([talk, SoundEventPolicy(barge_in=True, speaking_threshold=0.7)])
     reply = " ".join(["la"] * 20)

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from audiointeract.backends.mock import ScriptedAction, ScriptedDecider
+from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, StandingTask
 from audiointeract.simulators import (
     Expect,
@@ -120,8 +121,6 @@ def test_latency_stats() -> None:
 
 
 def test_score_needs_a_scene() -> None:
-    from audiointeract.errors import ConfigurationError
-
     with pytest.raises(ConfigurationError, match="no scene"):
         score(Trace(records=[], meta={}))
     with pytest.raises(ConfigurationError, match="tolerance"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from audiointeract.errors import ConfigurationError
@@ -15,11 +17,15 @@ def test_speech_gives_start_transcript_end() -> None:
     scene = Scene(segments=[Speech(start=1.0, duration=2.0, text="where is it?"), Silence(start=3, duration=1)],
                   tasks=TASKS)
     start, transcript, end = oracle_perceptions(scene)
-    assert isinstance(start, SpeechActivity) and start.speaking and start.span_end == 1.0
+    assert isinstance(start, SpeechActivity)
+    assert start.speaking
+    assert start.span_end == 1.0
     assert isinstance(transcript, TranscriptUpdate)
     assert transcript.committed == "where is it?"
     assert (transcript.span_start, transcript.span_end) == (1.0, 3.0)
-    assert isinstance(end, SpeechActivity) and not end.speaking and end.span_end == 3.0
+    assert isinstance(end, SpeechActivity)
+    assert not end.speaking
+    assert end.span_end == 3.0
 
 
 def test_word_timings_cover_the_span_in_order() -> None:
@@ -27,7 +33,7 @@ def test_word_timings_cover_the_span_in_order() -> None:
     assert [w.text for w in words] == ["a", "bb", "ccc"]
     assert words[0].start == 1.0
     assert words[-1].end == pytest.approx(2.0)
-    assert all(a.end == pytest.approx(b.start) for a, b in zip(words, words[1:], strict=False))
+    assert all(a.end == pytest.approx(b.start) for a, b in itertools.pairwise(words))
     assert words[2].end - words[2].start > words[0].end - words[0].start
 
 

@@ -85,7 +85,7 @@ def test_noise_over_silence_uses_reference_level() -> None:
 @needs_asterisk
 def test_real_clip_is_resampled_and_cut_to_the_segment() -> None:
     clip = "asterisk:vm-savefolder"
-    samples, rate = BANK.load(clip)
+    _samples, rate = BANK.load(clip)
     assert rate == 8000
     segment = Speech(start=0.0, duration=1.0, text="which folder", clip=clip)
     audio = render(Scene(segments=[segment], tasks=TASKS, tail=0.5), seed=0, sample_rate=16000)

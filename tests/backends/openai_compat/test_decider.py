@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 
 from audiointeract.audio import AudioFormat, Rechunker
 from audiointeract.backends.mock import ScriptedPerceiver
 from audiointeract.backends.openai_compat import AudioLMDecider
-from audiointeract.backends.openai_compat.decider import answer_probability
+from audiointeract.backends.openai_compat.decider import answer_probability, describe_perception
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, SoundEvent, StandingTask, TranscriptUpdate
 from audiointeract.interfaces import DecisionContext
@@ -153,8 +154,23 @@ def test_decider_bad_config() -> None:
 
 
 def test_sound_events_are_described_to_the_model() -> None:
-    from audiointeract.backends.openai_compat.decider import describe_perception
-
     text = describe_perception(SoundEvent(span_start=1.0, span_end=2.0, label="Smoke alarm", score=0.9))
     assert "Smoke alarm" in text
     assert "1.0-2.0 s" in text
+
+
+async def test_decider_over_an_in_process_transport() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(req: httpx.Request) -> httpx.Response:
+        seen.append(req)
+        return httpx.Response(200, json={"choices": [{"message": {"content": "silent"}}]})
+
+    judge = AudioLMDecider(model="m", api_key="k", transport=httpx.MockTransport(answer))
+    try:
+        decision = await judge.decide(context(), HEARD)
+    finally:
+        await judge.aclose()
+    assert decision.action is Action.SILENT
+    assert [str(r.url) for r in seen] == ["http://127.0.0.1:8000/v1/chat/completions"]
+    assert seen[0].headers["authorization"] == "Bearer k"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -103,4 +104,4 @@ async def test_fake_vllm_transcription_cuts_long_segments(fake_vllm: Any) -> Non
     found = await run(perceiver(fake_vllm, vad=EnergyPerceiver(), max_segment=1.0), audio(("noise", 2.8)))
     spans = [(u.span_start, u.span_end) for u in transcripts(found)]
     assert len(spans) == 3
-    assert all(b[0] == pytest.approx(a[1]) for a, b in zip(spans, spans[1:], strict=False))
+    assert all(b[0] == pytest.approx(a[1]) for a, b in itertools.pairwise(spans))

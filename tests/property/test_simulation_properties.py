@@ -1,0 +1,208 @@
+"""Properties of the real session loop over random scenes, costs and faults, on virtual time."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from audiointeract.config import FailurePolicy, SessionConfig
+from audiointeract.events import (
+    Action,
+    AudioReceived,
+    ChunkDropped,
+    Decision,
+    Perception,
+    ReplyAudio,
+    ReplyCancelled,
+    ReplyStarted,
+    ReplyText,
+    TranscriptUpdate,
+)
+from audiointeract.simulators import (
+    ComputeCosts,
+    CostModel,
+    FaultPlan,
+    Scene,
+    TaskRuleDecider,
+    render,
+    reply_spans,
+    run_simulation,
+)
+from audiointeract.testing.strategies import compute_costs, fault_plans, scenes, times
+from audiointeract.turns import TurnConfig
+
+# hangs end at the timeout, so every random session finishes
+TIMEOUTS = {
+    "perceiver_failure": FailurePolicy(timeout=2.0),
+    "decider_failure": FailurePolicy(timeout=2.0),
+    "responder_failure": FailurePolicy(max_retries=1, timeout=2.0),
+}
+
+
+def config(**changes: object) -> SessionConfig:
+    return SessionConfig(**{**TIMEOUTS, **changes})
+
+
+def reply_lifetimes(trace) -> list[tuple[int, float, float, str]]:
+    return [(s.reply_id, s.started_at, s.ended_at, s.outcome) for s in reply_spans(trace)]
+
+EPS = 1e-6
+seeds = st.integers(0, 2**16)
+
+
+@given(scenes(), seeds, compute_costs(max_seconds=0.3, max_rtf=1.2), fault_plans(max_faults=2))
+def test_same_seed_gives_the_same_trace(scene: Scene, seed: int, costs: ComputeCosts, faults: FaultPlan) -> None:
+    first = run_simulation(scene, seed=seed, costs=costs, faults=faults, config=config())
+    second = run_simulation(scene, seed=seed, costs=costs, faults=faults, config=config())
+    assert first.trace.to_jsonl() == second.trace.to_jsonl()
+    assert render(scene, seed=seed).tobytes() == render(scene, seed=seed).tobytes()
+
+
+@given(scenes(), seeds, compute_costs(max_seconds=0.3, max_rtf=1.5), fault_plans(max_faults=3))
+def test_causality(scene: Scene, seed: int, costs: ComputeCosts, faults: FaultPlan) -> None:
+    """No perception precedes its audio; no decision rests on audio not yet heard."""
+    trace = run_simulation(scene, seed=seed, costs=costs, faults=faults, config=config()).trace
+    for record in trace:
+        event = record.event
+        if isinstance(event, Perception):
+            assert event.span_end <= record.heard + EPS
+            assert event.emitted_at is not None
+            assert event.emitted_at >= event.span_end - EPS  # real-time pacing: session time = stream time
+        elif isinstance(event, Decision):
+            assert event.heard_until is not None
+            assert event.decided_at is not None
+            assert event.heard_until <= record.heard + EPS
+            assert event.decided_at >= event.heard_until - EPS
+            for evidence in event.evidence:
+                assert evidence.span_end <= event.heard_until + EPS
+
+
+@given(scenes(), seeds, compute_costs(max_seconds=0.3), fault_plans(max_faults=3))
+def test_every_interval_ends_after_it_starts(scene: Scene, seed: int, costs: ComputeCosts, faults: FaultPlan) -> None:
+    result = run_simulation(scene, seed=seed, costs=costs, faults=faults, config=config())
+    trace = result.trace
+    ats = [r.at for r in trace]
+    heards = [r.heard for r in trace]
+    assert ats == sorted(ats)
+    assert heards == sorted(heards)
+    for record in trace:
+        event = record.event
+        if isinstance(event, Perception):
+            assert event.span_end >= event.span_start
+        if isinstance(event, TranscriptUpdate):
+            assert all(w.end >= w.start for w in event.words)
+        if isinstance(event, AudioReceived | ChunkDropped):
+            assert event.span_end > event.span_start
+        if isinstance(event, ReplyAudio):
+            assert event.duration > 0
+        if isinstance(event, ReplyCancelled):
+            assert event.carried_out_at >= event.requested_at
+    for _, started, ended, _ in reply_lifetimes(trace):
+        assert ended >= started
+    for expectation in scene.expectations():
+        assert expectation.window_end > expectation.window_start
+        assert expectation.reference >= expectation.evidence_end - EPS
+
+
+@given(scenes(), seeds, fault_plans(max_faults=2))
+def test_at_most_one_reply_per_trigger(scene: Scene, seed: int, faults: FaultPlan) -> None:
+    trace = run_simulation(scene, seed=seed, faults=faults, config=config()).trace
+    started = trace.of_type(ReplyStarted)
+    assert len({s.decision_id for s in started}) == len(started)
+    decisions = {d.id: d for d in trace.of_type(Decision)}
+    triggers = [decisions[s.decision_id].evidence for s in started]
+    assert all(len(evidence) == 1 for evidence in triggers)
+    keys = [(e[0].kind, e[0].span_start, e[0].span_end) for e in triggers]
+    assert len(set(keys)) == len(keys)
+
+
+@given(scenes(), seeds, times(0.0, 4.0), times(0.0, 4.0))
+def test_cooldown_is_respected(scene: Scene, seed: int, cooldown: float, after_cancel: float) -> None:
+    turn = TurnConfig(reply_cooldown=cooldown, interrupt_cooldown=after_cancel)
+    trace = run_simulation(scene, seed=seed, config=config(turn=turn)).trace
+    lifetimes = reply_lifetimes(trace)
+    for (_, _, ended, outcome), (_, next_start, _, _) in itertools.pairwise(lifetimes):
+        gap = after_cancel if outcome == "cancelled" else cooldown
+        assert next_start >= ended + gap - EPS
+
+
+@given(scenes(), seeds, compute_costs(max_seconds=0.3), fault_plans(max_faults=2))
+def test_no_output_after_a_cancel_is_carried_out(
+    scene: Scene, seed: int, costs: ComputeCosts, faults: FaultPlan
+) -> None:
+    trace = run_simulation(scene, seed=seed, costs=costs, faults=faults, config=config()).trace
+    cancelled: dict[int, float] = {}
+    for record in trace:
+        event = record.event
+        if isinstance(event, ReplyCancelled):
+            cancelled[event.reply_id] = event.carried_out_at
+        elif isinstance(event, ReplyText | ReplyAudio):
+            assert event.reply_id not in cancelled
+    for audio in trace.of_type(ReplyAudio):
+        if audio.reply_id in cancelled:
+            assert audio.play_at <= cancelled[audio.reply_id] + EPS
+
+
+@given(scenes(), seeds, compute_costs(max_seconds=0.3), fault_plans(max_faults=2))
+def test_no_two_replies_overlap(scene: Scene, seed: int, costs: ComputeCosts, faults: FaultPlan) -> None:
+    trace = run_simulation(scene, seed=seed, costs=costs, faults=faults, config=config()).trace
+    lifetimes = reply_lifetimes(trace)
+    assert len(lifetimes) == len(trace.of_type(ReplyStarted))  # every reply ended exactly once
+    for (_, _, ended, _), (_, next_start, _, _) in itertools.pairwise(lifetimes):
+        assert next_start >= ended - EPS
+    spans = sorted((a.play_at, a.play_at + a.duration) for a in trace.of_type(ReplyAudio))
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start >= end - EPS
+
+
+@given(scenes(max_segments=4), seeds, st.integers(1, 6), times(0.4, 1.5))
+def test_bounded_queues_stay_bounded_and_every_drop_is_counted(
+    scene: Scene, seed: int, capacity: int, chunk_cost: float
+) -> None:
+    costs = ComputeCosts(perceiver=CostModel(fixed=chunk_cost))
+    result = run_simulation(scene, seed=seed, costs=costs, config=config(chunk_queue=capacity))
+    stats = result.statistics
+    assert stats.chunk_queue.max_depth <= capacity + 1  # + the end-of-stream marker
+    assert stats.chunk_queue.capacity == capacity
+    drops = result.trace.of_type(ChunkDropped)
+    assert len(drops) == stats.chunk_queue.dropped == result.report.counts["chunks_dropped"]
+    assert stats.chunks_received == stats.chunks_perceived + stats.chunk_queue.dropped
+    assert len({d.index for d in drops}) == len(drops)
+
+
+@given(scenes(), seeds, times(0.0, 1.0), times(0.0, 3.0), compute_costs(max_seconds=0.5, max_rtf=3.0))
+def test_compute_unaware_decision_latency_is_within_the_policy_bound(
+    scene: Scene, seed: int, hold: float, expire: float, costs: ComputeCosts
+) -> None:
+    decider = TaskRuleDecider(hold=hold, expire=expire)
+    result = run_simulation(scene, seed=seed, decider=decider, costs=costs, compute_aware=False, config=config())
+    chunk = result.report.chunk_seconds
+    bound = hold + expire + chunk
+    for decision in result.trace.of_type(Decision):
+        assert decision.decided_at is not None
+        assert decision.heard_until is not None
+        assert decision.decided_at - decision.heard_until <= EPS  # compute is free: no lag at all
+        if decision.action is Action.RESPOND:
+            (evidence,) = decision.evidence
+            assert decision.decided_at - evidence.span_end <= bound + EPS
+    assert result.report.stall_rate == 0.0
+
+
+@given(scenes(max_segments=4), seeds, st.floats(1.2, 3.0))
+def test_compute_aware_lag_of_a_slow_perceiver_is_reported(scene: Scene, seed: int, rtf: float) -> None:
+    costs = ComputeCosts(perceiver=CostModel(per_audio_second=rtf))
+    result = run_simulation(scene, seed=seed, costs=costs, config=config(chunk_queue=4096))
+    chunk = result.report.chunk_seconds
+    heard = result.statistics.heard_until
+    # when the last chunk arrives at `heard`, at most heard / rtf seconds can have been perceived
+    expected_lag = heard * (1 - 1 / rtf) - chunk
+    assert result.statistics.max_perceiver_lag >= expected_lag - EPS
+    assert result.report.decision_lag.max is not None
+    assert result.report.decision_lag.max >= expected_lag - EPS
+    if heard > 2 * chunk:
+        assert result.report.stall_rate is not None
+        assert result.report.stall_rate > 0
+    assert math.isfinite(result.report.first_chunk_latency.max or 0.0)
