@@ -107,6 +107,8 @@ class DecisionContext:
     pending_chunks: int
     audio: FloatArray | None = attrs.field(default=None, eq=False, repr=False)
     """The last ``SessionConfig.request_audio_seconds`` of audio up to ``heard_until`` (None if 0)."""
+    sample_rate: int = 16000
+    """Sample rate of ``audio`` (the session's)."""
 
 
 class Decider(abc.ABC):

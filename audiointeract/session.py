@@ -76,6 +76,7 @@ T = TypeVar("T")
 _EPS = 1e-9
 _LATENCY_WINDOW = 2048
 _PLAYBACK_BUFFER = 64
+_AUDIO_LAG_ALLOWANCE = 10.0  # seconds of extra audio kept so a lagging decision point still gets its window
 
 
 @attrs.frozen(kw_only=True)
@@ -302,6 +303,8 @@ class Session:
         is taken. Leaving the block early stops the session (as :meth:`stop` does) and
         waits for it to wind down.
         """
+        for backend in (self.perceiver, self.decider, self.responder):
+            await backend.check()
         stream = EventStream(self.config.event_buffer)
         self._streams.append(stream)
         async with anyio.create_task_group() as group:
@@ -356,8 +359,6 @@ class Session:
         self._idle.set()
         self._watch.start()
         reason = "source_exhausted"
-        for backend in (self.perceiver, self.decider, self.responder):
-            await backend.check()
         try:
             async with anyio.create_task_group() as group:
                 group.start_soon(self._perceive_loop)
@@ -441,11 +442,13 @@ class Session:
         )
 
     def _remember_audio(self, chunk: AudioChunk) -> None:
+        """Keep enough recent audio to cut the request window at a lagging decision point."""
         keep = self.config.request_audio_seconds
         if keep <= 0:
             return
         self._recent_audio.append(chunk)
-        while self._recent_audio and self._recent_audio[0].end_time <= chunk.end_time - keep:
+        horizon = keep + _AUDIO_LAG_ALLOWANCE + self.config.chunk_queue * chunk.duration
+        while self._recent_audio and self._recent_audio[0].end_time <= chunk.end_time - horizon + _EPS:
             self._recent_audio.popleft()
 
     async def _perceive_loop(self) -> None:
@@ -590,6 +593,7 @@ class Session:
             last_reply_end=self._turn.last_reply_end,
             pending_chunks=len(self._pending),
             audio=self._request_audio(heard_until),
+            sample_rate=self.config.audio.sample_rate,
         )
 
     def _carry_out(self, decision: Decision, group: anyio.abc.TaskGroup) -> None:
@@ -636,11 +640,13 @@ class Session:
         group.start_soon(self._run_reply, self._reply, request)
 
     def _request_audio(self, until: float | None) -> FloatArray | None:
-        """The recent audio kept for requests, up to stream time ``until`` (never unheard audio)."""
+        """The last ``request_audio_seconds`` of audio up to stream time ``until`` (never unheard audio)."""
+        keep = self.config.request_audio_seconds
         chunks = [c for c in self._recent_audio if until is None or c.end_time <= until + _EPS]
-        if not chunks:
+        if keep <= 0 or not chunks:
             return None
-        return np.concatenate([chunk.samples for chunk in chunks])
+        audio = np.concatenate([chunk.samples for chunk in chunks])
+        return audio[-round(keep * self.config.audio.sample_rate) :]
 
     def _request_cancel(self, reply_id: int, decision: Decision) -> None:
         reply = self._reply

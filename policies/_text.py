@@ -39,8 +39,18 @@ _QUESTION_STARTS = frozenset(
     "isn't aren't don't doesn't didn't can't couldn't won't wouldn't shouldn't".split()
 )
 _REQUEST_STARTS = frozenset(
-    "tell give show set play turn remind call find open start stop cancel read send check "  # noqa: SIM905
-    "help explain describe list add remove book order translate repeat say let".split()
+    "tell give show set play turn switch dim brighten lock unlock remind call text email message find search "  # noqa: SIM905
+    "open close start stop pause resume skip mute unmute cancel read send check help explain describe list add "
+    "remove put schedule book order buy translate repeat say let make raise lower increase decrease".split()
+)
+# A turn that ends in a verb that wants an object ("remind me to call") is still going.
+_OBJECT_VERBS = frozenset(
+    "call tell send text email add put set get give buy bring take make remind book order find show".split()  # noqa: SIM905
+)
+# Words that may open a turn before a comma without addressing anyone ("okay, what's ...").
+_OPENERS = frozenset(
+    "ok okay so well hey hi hello yo um uh er yes no yeah yep alright right please sorry oh actually "  # noqa: SIM905
+    "and but now listen look excuse me quick question".split()
 )
 _REQUEST_PHRASES = (
     "please", "can you", "could you", "would you", "will you", "i need you",
@@ -78,9 +88,9 @@ def turn_complete(text: str) -> bool:
     Rules, in order: empty text is not complete (the transcript may still be coming);
     ``?`` or ``!`` at the end is complete; a trailing ellipsis is not; a trailing
     conjunction, preposition, article, auxiliary or filler ("and", "to", "the", "um")
-    is not, nor a trailing digit or number word (digit strings like "four five..." go
-    on), whatever punctuation follows, because ASR puts a period at every pause;
-    anything else is.
+    is not, nor a verb that wants an object ("remind me to call"), nor a trailing digit
+    or number word (digit strings like "four five..." go on), whatever punctuation
+    follows, because ASR puts a period at every pause; anything else is.
     """
     stripped = text.strip()
     if not stripped:
@@ -95,28 +105,57 @@ def turn_complete(text: str) -> bool:
         return False
     if last in _NUMBER_WORDS or last.isdigit():
         return False
-    return last not in _CONTINUATION_WORDS
+    return last not in _CONTINUATION_WORDS and last not in _OBJECT_VERBS
 
 
 def addressed_to_assistant(text: str, names: tuple[str, ...] = ()) -> bool:
-    """Whether a turn asks the assistant something: a question, a request, or one of its ``names``."""
+    """Whether a turn asks the assistant something.
+
+    Yes if it says one of ``names``; no if it opens by addressing someone else ("Jen,
+    did you lock the door?", "hey Mike, ..."); otherwise yes for a question or a request
+    (an imperative such as "turn ..."/"set ...", or "please", "can you", ...), looked
+    for after an opening "okay," or "so,".
+    """
     normal = f" {normalize(text)} "
     if any(f" {normalize(name)} " in normal for name in names if name.strip()):
         return True
-    if is_question(text):
+    head, comma, rest = text.partition(",")
+    opening = words(head) if comma else []
+    plain_opening = bool(opening) and all(token in _OPENERS for token in opening)
+    vocative = len(opening) == 1 or (len(opening) == 2 and opening[0] in _OPENERS)
+    if opening and not plain_opening and vocative:
+        return False  # "Jen, ..." / "hey Mike, ...": the turn is for someone else
+    body = rest if plain_opening else text
+    if text.strip().endswith("?") or is_question(body):
         return True
-    tokens = normal.split()
+    tokens = words(body)
     if tokens and tokens[0] in _REQUEST_STARTS:
         return True
     return any(f" {phrase} " in normal for phrase in _REQUEST_PHRASES)
 
 
-def label_matches(label: str, wanted: str) -> bool:
-    """Whether a sound-event ``label`` is ``wanted``: the whole label or one comma-separated alternative.
+def _stem(word: str) -> str:
+    for suffix in ("ing", "es", "s", "ed"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:  # keep short words whole
+            return word[: -len(suffix)]
+    return word
 
-    So ``"smoke alarm"`` matches AudioSet's ``"Smoke detector, smoke alarm"``.
+
+def _phrase(text: str) -> tuple[str, ...]:
+    return tuple(_stem(word) for word in words(text))
+
+
+def label_matches(label: str, wanted: str) -> bool:
+    """Whether ``wanted``, or one of its comma-separated alternatives, occurs in ``label`` as whole words.
+
+    Plural and -ing forms count, so ``"Smoke detector, smoke alarm"`` matches the label
+    ``"Smoke alarm"`` and the caption ``"a smoke alarm beeping"``, and ``"Siren"``
+    matches ``"Police car (siren)"`` and ``"sirens wailing"``.
     """
-    target = normalize(wanted)
-    if normalize(label) == target:
-        return True
-    return any(normalize(part) == target for part in label.split(","))
+    heard = _phrase(label)
+    for part in wanted.split(","):
+        target = _phrase(part)
+        size = len(target)
+        if size and any(heard[i : i + size] == target for i in range(len(heard) - size + 1)):
+            return True
+    return False

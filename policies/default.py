@@ -19,8 +19,8 @@ __all__ = ["default_policy"]
 
 def default_policy(
     *,
-    names: Iterable[str] = ("assistant",),
-    min_delay: float = 0.5,
+    names: Iterable[str] = ("assistant", "computer"),
+    min_delay: float = 0.4,
     max_delay: float = 2.0,
     safety_labels: Iterable[str] = SAFETY_LABELS,
     safety_threshold: float = 0.4,
@@ -31,8 +31,10 @@ def default_policy(
     dedupe_window: float = 30.0,
     warmup: float = 0.0,
     backchannel: bool = False,
+    semantic: bool = False,
     semantic_tasks: Mapping[str, str] | Sequence[StandingTask] | None = None,
     semantic_threshold: float = 0.4,
+    offload: bool = True,
 ) -> Decider:
     """Build the default policy: a composite of these members, highest priority first.
 
@@ -40,22 +42,23 @@ def default_policy(
     2. proactive warnings for safety-critical sound events (:class:`SoundEventPolicy` on
        ``safety_labels``, interrupting a reply in flight), wrapped in
        :class:`RateControlled` (``cooldown``, ``dedupe_window``, ``warmup``);
-    3. with ``semantic_tasks``, semantic triggers for those standing tasks (needs
-       sentence-transformers; rate-controlled the same way);
+    3. with ``semantic`` (or ``semantic_tasks``), semantic triggers for ``semantic_tasks``
+       or else the session's tasks but the conversation (needs sentence-transformers;
+       rate-controlled the same way; ``offload`` runs the encoder in a thread);
     4. endpointing that answers only turns addressed to the assistant (a question, a
        request, or one of ``names``);
     5. backchannels in long turns, if ``backchannel``.
 
-    sentence-transformers is loaded only with ``semantic_tasks``, at the first decision.
+    sentence-transformers is loaded only with ``semantic``, at the first decision.
     """
     members: list[Decider | tuple[Decider, int]] = []
     if barge_in:
         members.append((InterruptPolicy(min_speech=interrupt_min_speech, min_words=interrupt_min_words), 40))
     warnings = SoundEventPolicy(safety_labels, threshold=safety_threshold, barge_in=barge_in)
     members.append((RateControlled(warnings, cooldown=cooldown, dedupe_window=dedupe_window, warmup=warmup), 30))
-    if semantic_tasks is not None:
-        semantic = SemanticPolicy(semantic_tasks, threshold=semantic_threshold)
-        members.append((RateControlled(semantic, cooldown=cooldown, dedupe_window=dedupe_window, warmup=warmup), 20))
+    if semantic or semantic_tasks is not None:
+        triggers = SemanticPolicy(semantic_tasks, threshold=semantic_threshold, offload=offload)
+        members.append((RateControlled(triggers, cooldown=cooldown, dedupe_window=dedupe_window, warmup=warmup), 20))
     members.append((EndpointingPolicy(min_delay=min_delay, max_delay=max_delay, addressed_only=True, names=names), 10))
     if backchannel:
         members.append((BackchannelPolicy(), 0))

@@ -33,11 +33,11 @@ class EndpointingPolicy(Decider):
         self,
         *,
         task: str | None = None,
-        min_delay: float = 0.5,
+        min_delay: float = 0.4,
         max_delay: float = 2.0,
         completeness: bool = True,
         addressed_only: bool = False,
-        names: Iterable[str] = ("assistant",),
+        names: Iterable[str] = ("assistant", "computer"),
     ) -> None:
         self.min_delay = check_non_negative("EndpointingPolicy", "min_delay", min_delay)
         self.max_delay = check_non_negative("EndpointingPolicy", "max_delay", max_delay)

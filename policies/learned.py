@@ -19,7 +19,7 @@ import torch
 
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception, SoundEvent, SpeechActivity, TranscriptUpdate
-from audiointeract.interfaces import DecisionContext, Decider
+from audiointeract.interfaces import Decider, DecisionContext
 from audiointeract.training import DEFAULT_CHECKPOINT
 from audiointeract.training.checkpoint import Checkpoint, load_checkpoint
 from audiointeract.training.embedding import CachedEmbedder, shared_embedder
@@ -85,8 +85,12 @@ class LearnedDecider(Decider):
         interrupt = float(probs[:, _INTERRUPT].max())
         if context.agent_speaking:
             if self._barge_in and interrupt >= self._interrupt:
-                return Decision(action=Action.INTERRUPT, score=interrupt, evidence=evidence[-3:],
-                                reason=f"barge-in (p={interrupt:.2f})")
+                return Decision(
+                    action=Action.INTERRUPT,
+                    score=interrupt,
+                    evidence=evidence[-3:],
+                    reason=f"barge-in (p={interrupt:.2f})",
+                )
             return Decision.silent("agent speaking")
         ranked = sorted(range(len(context.tasks)), key=lambda i: (-probs[i, _RESPOND], -context.tasks[i].priority))
         best = ranked[0]
@@ -95,12 +99,18 @@ class LearnedDecider(Decider):
             return Decision.silent(f"p={score:.2f} < {self._threshold:.2f}")
         self._features.note_response(context.heard_until)
         task = context.tasks[best]
-        return Decision(action=Action.RESPOND, task=task.name, score=score, evidence=evidence[-3:],
-                        reason=f"learned policy p={score:.2f} for task {task.name!r}")
+        return Decision(
+            action=Action.RESPOND,
+            task=task.name,
+            score=score,
+            evidence=evidence[-3:],
+            reason=f"learned policy p={score:.2f} for task {task.name!r}",
+        )
 
     def _step(self, context: DecisionContext, perceptions: Sequence[Perception]) -> np.ndarray[Any, Any]:
-        step = self._features.step(perceptions, heard_until=context.heard_until,
-                                   agent_speaking=context.agent_speaking, tasks=context.tasks)
+        step = self._features.step(
+            perceptions, heard_until=context.heard_until, agent_speaking=context.agent_speaking, tasks=context.tasks
+        )
         hidden = self.checkpoint.net.shape.hidden
         states = [self._states.get(task.name, torch.zeros(1, hidden)) for task in context.tasks]
         with torch.no_grad():

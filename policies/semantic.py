@@ -41,7 +41,8 @@ class SemanticPolicy(Decider):
     the agent speaks a match waits (for at most ``hold`` s).
 
     ``tasks`` maps names to instructions (or is a sequence of StandingTask); None
-    serves the session's proactive standing tasks. The encoder defaults to
+    serves the session's standing tasks except the first non-proactive one (the
+    conversation, which endpointing answers). The encoder defaults to
     all-MiniLM-L6-v2 (:class:`~audiointeract.policies._embeddings.MiniLMEncoder`);
     ``offload`` runs it in a worker thread (turn it off on virtual time).
     Names are better served by :class:`~audiointeract.policies.KeywordPolicy`.
@@ -90,7 +91,7 @@ class SemanticPolicy(Decider):
 
     async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
         """Embed what is new, compare it with every task, respond to (or hold) the best match."""
-        tasks = self.tasks if self.tasks is not None else tuple(t for t in context.tasks if t.proactive)
+        tasks = self.tasks if self.tasks is not None else _session_tasks(context)
         items = self._new_items(perceptions)
         if tasks and items:
             best = await self._best_match(tasks, items)
@@ -139,7 +140,7 @@ class SemanticPolicy(Decider):
         if text[-1] in ".!?" or len(pieces[-1].split()) >= self.max_words:
             done, self._partial, self._partial_evidence = pieces, "", []
         else:
-            rest = [update] if len(pieces) > 1 else list(evidence)  # what the unfinished sentence rests on
+            rest: list[Perception] = [update] if len(pieces) > 1 else list(evidence)  # the unfinished sentence
             done, self._partial, self._partial_evidence = pieces[:-1], pieces[-1], rest
         return [(sentence, evidence) for sentence in done if sentence.strip()]
 
@@ -172,6 +173,12 @@ class SemanticPolicy(Decider):
         self._partial, self._partial_evidence = "", []
         self._last_label.clear()
         self._pending = None
+
+
+def _session_tasks(context: DecisionContext) -> tuple[StandingTask, ...]:
+    """The session's tasks but the conversation itself (its first non-proactive task, endpointing's)."""
+    conversation = next((task for task in context.tasks if not task.proactive), None)
+    return tuple(task for task in context.tasks if task is not conversation)
 
 
 def _as_tasks(tasks: Mapping[str, str] | Sequence[StandingTask] | None) -> tuple[StandingTask, ...] | None:

@@ -11,7 +11,7 @@ from audiointeract.interfaces import Decider, DecisionContext
 from audiointeract.policies._options import check_non_negative, check_unit, pick_task, string_tuple
 from audiointeract.policies._text import label_matches
 
-__all__ = ["SAFETY_LABELS", "SoundEventPolicy"]
+__all__ = ["ROUTINE_LABELS", "SAFETY_LABELS", "SoundEventPolicy"]
 
 SAFETY_LABELS: tuple[str, ...] = (
     "Smoke detector, smoke alarm",
@@ -40,15 +40,21 @@ purpose: the paper's proactive criteria respond to acute distress, hazards, equi
 damage or fire indicators and safety-critical signals, and stay silent otherwise.
 """
 
+ROUTINE_LABELS: tuple[str, ...] = ("Alarm clock", "Crash cymbal")
+"""Everyday sounds whose names contain a safety word ("alarm", "crash"); they veto a match."""
+
 
 class SoundEventPolicy(Decider):
     """RESPOND when a sound event whose label is in ``labels`` scores at least ``threshold``.
 
-    A wanted label matches the whole AudioSet label or one of its comma-separated
-    alternatives, case-insensitively ("smoke alarm" matches "Smoke detector, smoke
-    alarm"). Each label triggers once per occurrence: it re-arms after ``rearm`` s without
-    a qualifying event (0: every event triggers). ``task_for`` maps a wanted label to the
-    task it serves (default ``task``, else the session's first proactive task).
+    A wanted label, or one of its comma-separated alternatives, matches when its words
+    occur in the heard label, plurals and -ing forms included
+    (:func:`~audiointeract.policies._text.label_matches`): "smoke alarm" matches
+    "Smoke detector, smoke alarm" and a caption like "a smoke alarm beeping". A heard
+    label that matches one of ``ignore`` never triggers ("Alarm clock"). Each label
+    triggers once per occurrence: it re-arms after ``rearm`` s without a qualifying
+    event (0: every event triggers). ``task_for`` maps a wanted label to the task it
+    serves (default ``task``, else the session's first proactive task).
 
     While the agent speaks the threshold is ``speaking_threshold`` (default:
     ``threshold``); a match then either waits until the agent stops (for at most
@@ -61,6 +67,7 @@ class SoundEventPolicy(Decider):
         self,
         labels: str | Iterable[str] = SAFETY_LABELS,
         *,
+        ignore: Iterable[str] = ROUTINE_LABELS,
         threshold: float = 0.4,
         speaking_threshold: float | None = None,
         task: str | None = None,
@@ -70,6 +77,7 @@ class SoundEventPolicy(Decider):
         barge_in: bool = False,
     ) -> None:
         self.labels = string_tuple("SoundEventPolicy", "labels", labels)
+        self.ignore = tuple(ignore)
         self.threshold = check_unit("SoundEventPolicy", "threshold", threshold)
         self.speaking_threshold = (
             self.threshold
@@ -88,6 +96,8 @@ class SoundEventPolicy(Decider):
         self._pending: tuple[str, SoundEvent] | None = None
 
     def _wanted(self, label: str) -> str | None:
+        if any(label_matches(label, routine) for routine in self.ignore):
+            return None
         return next((wanted for wanted in self.labels if label_matches(label, wanted)), None)
 
     async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:

@@ -122,8 +122,8 @@ class Segment:
 
     @property
     def end(self) -> float:
-        """Stream time just after the segment."""
-        return self.start + self.duration
+        """Stream time just after the segment (rounded to the nanosecond, like session times)."""
+        return round(self.start + self.duration, 9)
 
     @property
     def label(self) -> str:

@@ -1,5 +1,6 @@
-"""Checkpoints: a folder with ``config.json`` (feature spec, sizes, thresholds, provenance)
-and ``model.safetensors`` (the weights). Never pickle.
+"""Checkpoints: ``config.json`` (feature spec, sizes, thresholds) + ``model.safetensors``.
+
+A checkpoint is a folder; the weights are safetensors, never pickle.
 """
 
 from __future__ import annotations
@@ -64,8 +65,11 @@ def _read_config(folder: Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise CheckpointError(f"{folder / CONFIG_NAME} is not valid JSON: {exc}") from exc
     if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise CheckpointError(f"{folder / CONFIG_NAME} is not an {FORMAT} config (format={config.get('format')!r})"
-                              if isinstance(config, dict) else f"{folder / CONFIG_NAME} must hold a JSON object")
+        raise CheckpointError(
+            f"{folder / CONFIG_NAME} is not an {FORMAT} config (format={config.get('format')!r})"
+            if isinstance(config, dict)
+            else f"{folder / CONFIG_NAME} must hold a JSON object"
+        )
     if config.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"checkpoint format version {config.get('format_version')} is not {FORMAT_VERSION}")
     if tuple(config.get("outputs", ())) != OUTPUTS:
@@ -110,5 +114,9 @@ def load_checkpoint(path: str | Path, *, expected: FeatureSpec | None = None) ->
         raise CheckpointError(f"{folder / WEIGHTS_NAME} holds NaN or infinite weights")
     net.eval()
     meta = config.get("meta")
-    return Checkpoint(net=net, spec=spec, thresholds=_thresholds(config.get("thresholds")),
-                      meta=meta if isinstance(meta, dict) else {})
+    return Checkpoint(
+        net=net,
+        spec=spec,
+        thresholds=_thresholds(config.get("thresholds")),
+        meta=meta if isinstance(meta, dict) else {},
+    )

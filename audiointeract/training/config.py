@@ -74,16 +74,19 @@ def load_config(path: str | Path, *, output: str | Path | None = None) -> TrainC
         raise ConfigurationError(f"{file} is not valid TOML: {exc}") from exc
     base = file.resolve().parent
     try:
-        episodes = EpisodeConfig(**{k: tuple(v) if isinstance(v, list) else v
-                                    for k, v in _section(data, "episodes").items()})
+        raw: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in _section(data, "episodes").items()
+        }
+        episodes = EpisodeConfig(**raw)
         features = FeatureSpec(**_section(data, "features"))
         model = ModelShape(**_section(data, "model"))
         train = _section(data, "train")
         events = base / str(data.pop("events"))
         out = Path(output) if output is not None else base / str(data.pop("output"))
         data.pop("output", None)
-        return TrainConfig(episodes=episodes, features=features, model=model, events=events, output=out,
-                           **data, **train)
+        return TrainConfig(
+            episodes=episodes, features=features, model=model, events=events, output=out, **data, **train
+        )
     except KeyError as exc:
         raise ConfigurationError(f"{file}: missing key {exc}") from exc
     except TypeError as exc:

@@ -136,7 +136,9 @@ def build_sequences(
 
 
 def _pad(
-    rows: list[tuple[list[int], list[int], int, FloatArray, FloatArray]], texts: _Table, sounds: _Table,
+    rows: list[tuple[list[int], list[int], int, FloatArray, FloatArray]],
+    texts: _Table,
+    sounds: _Table,
     spec: FeatureSpec,
 ) -> Sequences:
     offset = len(texts.rows)

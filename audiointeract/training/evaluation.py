@@ -1,5 +1,4 @@
-"""The decision benchmark: run policies on held-out generated scenes, real-recording scenes and
-labelled events, and aggregate timing and decision metrics.
+"""The decision benchmark: policies on held-out generated scenes, real-recording scenes, labelled events.
 
 (a) held-out generated episodes use the ``heldout`` template family, the vocabulary's
 ``test`` split and other seeds than training; (b) scene files built from real
@@ -31,10 +30,13 @@ from audiointeract.training.vocabulary import LabelledEvent, load_events
 __all__ = [
     "EVENT_TASKS",
     "HELDOUT_SEED",
+    "RULE_POLICIES",
     "EventScores",
     "TimingScores",
     "event_scenes",
     "heldout_scenes",
+    "load_event_file",
+    "policy_factory",
     "real_scenes",
     "score_events",
     "score_scenes",
@@ -44,8 +46,12 @@ HELDOUT_SEED = 424_242
 TOLERANCES = (0.4, 0.8, 2.0)
 EVENT_TASKS = (
     StandingTask(name="answer", instruction="Answer questions and requests addressed to you."),
-    StandingTask(name="safety", instruction="Warn me about emergencies, hazards and safety-critical sounds.",
-                 proactive=True, priority=1),
+    StandingTask(
+        name="safety",
+        instruction="Warn me about emergencies, hazards and safety-critical sounds.",
+        proactive=True,
+        priority=1,
+    ),
 )
 DeciderFactory = Callable[[], Decider]
 
@@ -69,8 +75,12 @@ def real_scenes(folder: str | Path) -> list[Scene]:
 def event_scenes(events: Sequence[LabelledEvent]) -> list[Scene]:
     """Set (c): one short scene per event, the description heard as a sound event."""
     return [
-        Scene(segments=[Sound(start=1.0, duration=2.0, label=e.description, synth="noise")], tasks=EVENT_TASKS,
-              name=e.id, tail=3.0)
+        Scene(
+            segments=[Sound(start=1.0, duration=2.0, label=e.description, synth="noise")],
+            tasks=EVENT_TASKS,
+            name=e.id,
+            tail=3.0,
+        )
         for e in events
     ]
 
@@ -174,3 +184,40 @@ def score_events(events: Sequence[LabelledEvent], factory: DeciderFactory, *, se
 def load_event_file(path: str | Path) -> list[LabelledEvent]:
     """Events for set (c): every row of ``path`` (a user file) or the vocabulary's test split."""
     return load_events(path)
+
+
+RULE_POLICIES = ("endpointing", "keyword", "sound-event", "semantic", "default")
+"""Registry deciders compared against the learned policy by default."""
+
+
+class _Encoder:
+    """The semantic policy's TextEncoder over the shared, cached MiniLM embedder."""
+
+    def __init__(self, embedder: Any) -> None:
+        self._embedder = embedder
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        return self._embedder.embed(list(texts))
+
+
+def policy_factory(policy: str) -> DeciderFactory:
+    """A fresh-decider factory for a registry name or a checkpoint folder (inline compute, shared models)."""
+    from audiointeract.registry import load_backend  # noqa: PLC0415 - keeps this module light
+
+    if Path(policy).is_dir():
+        from audiointeract.policies.learned import LearnedDecider  # noqa: PLC0415 - needs torch
+        from audiointeract.training.checkpoint import load_checkpoint  # noqa: PLC0415
+
+        checkpoint = load_checkpoint(policy)
+        return lambda: LearnedDecider(checkpoint, offload=False)
+    if policy == "learned":
+        from audiointeract.policies.learned import LearnedDecider  # noqa: PLC0415 - needs torch
+
+        checkpoint = LearnedDecider.default().checkpoint
+        return lambda: LearnedDecider(checkpoint, offload=False)
+    if policy == "semantic":
+        from audiointeract.training.embedding import MINILM, shared_embedder  # noqa: PLC0415
+
+        encoder = _Encoder(shared_embedder(MINILM, 384))
+        return lambda: load_backend("decider", "semantic", offload=False, encoder=encoder)
+    return lambda: load_backend("decider", policy)

@@ -141,7 +141,11 @@ class StreamFeatures:
         return " ".join(self._words)
 
     def step(
-        self, perceptions: Sequence[Perception], *, heard_until: float, agent_speaking: bool,
+        self,
+        perceptions: Sequence[Perception],
+        *,
+        heard_until: float,
+        agent_speaking: bool,
         tasks: Sequence[StandingTask],
     ) -> StepFeatures:
         """Fold in one decision point's perceptions and describe the stream for every task."""
@@ -170,7 +174,8 @@ class StreamFeatures:
         sound_key = "|".join(f"{s.label}@{s.score:.3f}" for s in sounds)
         sound, score = self._sound(sounds)
         since = (
-            1.0 if self._last_response is None
+            1.0
+            if self._last_response is None
             else min(1.0, (heard_until - self._last_response) / spec.max_since_response)
         )
         common = [
@@ -186,11 +191,21 @@ class StreamFeatures:
         instructions = tuple(task.instruction for task in tasks)
         task_rows = self.embedder.embed(instructions)
         scalars = np.asarray(
-            [[*common, float(text @ row), float(sound @ row), float(task.proactive)] for task, row in zip(tasks, task_rows, strict=True)],
+            [
+                [*common, float(text @ row), float(sound @ row), float(task.proactive)]
+                for task, row in zip(tasks, task_rows, strict=True)
+            ],
             dtype=np.float32,
         ).reshape(len(tasks), len(spec.scalars))
-        return StepFeatures(text_key=text_key, text=text, sound_key=sound_key, sound=sound, instructions=instructions,
-                            task_rows=task_rows, scalars=scalars)
+        return StepFeatures(
+            text_key=text_key,
+            text=text,
+            sound_key=sound_key,
+            sound=sound,
+            instructions=instructions,
+            task_rows=task_rows,
+            scalars=scalars,
+        )
 
     def _silence(self, heard_until: float) -> float:
         if self._speaking:
@@ -207,4 +222,3 @@ class StreamFeatures:
         mixed = (weights[:, None] * rows).sum(axis=0)
         norm = float(np.linalg.norm(mixed))
         return (mixed / norm if norm > 0 else mixed).astype(np.float32), float(weights.max())
-

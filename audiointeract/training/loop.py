@@ -52,8 +52,9 @@ def _inputs(seqs: Sequences, rows: np.ndarray[Any, Any], table: torch.Tensor) ->
     return torch.cat([text, sound, task, torch.from_numpy(seqs.scalars[rows])], dim=-1)
 
 
-def _loss(net: DecisionNet, seqs: Sequences, rows: np.ndarray[Any, Any], table: torch.Tensor,
-          pos_weight: torch.Tensor) -> torch.Tensor:
+def _loss(
+    net: DecisionNet, seqs: Sequences, rows: np.ndarray[Any, Any], table: torch.Tensor, pos_weight: torch.Tensor
+) -> torch.Tensor:
     logits, _ = net(_inputs(seqs, rows, table))
     labels = torch.from_numpy(seqs.labels[rows])
     mask = torch.from_numpy(seqs.mask[rows])[..., None]
@@ -82,8 +83,9 @@ def _runs(flags: np.ndarray[Any, Any]) -> list[tuple[int, int]]:
     return runs
 
 
-def _event_f1(probs: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], mask: np.ndarray[Any, Any],
-              threshold: float) -> float:
+def _event_f1(
+    probs: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], mask: np.ndarray[Any, Any], threshold: float
+) -> float:
     tp = fp = fn = 0
     for p, y, m in zip(probs, labels, mask, strict=True):
         live = m > 0
@@ -98,8 +100,9 @@ def _event_f1(probs: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], mask: n
     return 2 * tp / max(1, 2 * tp + fp + fn)
 
 
-def pick_threshold(probs: np.ndarray[Any, Any], labels: np.ndarray[Any, Any],
-                   mask: np.ndarray[Any, Any]) -> tuple[float, float]:
+def pick_threshold(
+    probs: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], mask: np.ndarray[Any, Any]
+) -> tuple[float, float]:
     """The decision threshold with the best event-level F1 on validation sequences, and that F1."""
     grid = [round(x, 2) for x in np.arange(0.1, 0.96, 0.05)]
     scores = [(_event_f1(probs, labels, mask, th), th) for th in grid]
@@ -107,8 +110,15 @@ def pick_threshold(probs: np.ndarray[Any, Any], labels: np.ndarray[Any, Any],
     return float(best[1]), float(best[0])
 
 
-def _save_resume(folder: Path, net: DecisionNet, optimizer: torch.optim.Optimizer, epoch: int,
-                 losses: list[float], val_losses: list[float]) -> None:
+def _save_resume(
+    folder: Path,
+    net: DecisionNet,
+    optimizer: torch.optim.Optimizer,
+    *,
+    epoch: int,
+    losses: list[float],
+    val_losses: list[float],
+) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {f"net.{k}": v.detach().contiguous() for k, v in net.state_dict().items()}
     state = optimizer.state_dict()
@@ -119,8 +129,9 @@ def _save_resume(folder: Path, net: DecisionNet, optimizer: torch.optim.Optimize
     (folder / "state.json").write_text(json.dumps({"epoch": epoch, "losses": losses, "val_losses": val_losses}))
 
 
-def _load_resume(folder: Path, net: DecisionNet, optimizer: torch.optim.Optimizer) -> tuple[int, list[float],
-                                                                                             list[float]]:
+def _load_resume(
+    folder: Path, net: DecisionNet, optimizer: torch.optim.Optimizer
+) -> tuple[int, list[float], list[float]]:
     try:
         meta = json.loads((folder / "state.json").read_text())
         tensors = load_file(str(folder / "state.safetensors"))
@@ -138,16 +149,20 @@ def _load_resume(folder: Path, net: DecisionNet, optimizer: torch.optim.Optimize
 
 def _datasets(config: TrainConfig, embedder: CachedEmbedder) -> tuple[Sequences, Sequences]:
     events = load_events(config.events, split="train")
-    train_scenes = generate_episodes(config.train_episodes, seed=config.seed, family="train", events=events,
-                                     config=config.episodes)
-    val_scenes = generate_episodes(config.val_episodes, seed=config.seed + 1_000_003, family="train", events=events,
-                                   config=config.episodes)
+    train_scenes = generate_episodes(
+        config.train_episodes, seed=config.seed, family="train", events=events, config=config.episodes
+    )
+    val_scenes = generate_episodes(
+        config.val_episodes, seed=config.seed + 1_000_003, family="train", events=events, config=config.episodes
+    )
     texts = {seg.label for scene in [*train_scenes, *val_scenes] for seg in scene.segments}
     embedder.prime(sorted(texts))
-    train_seqs = build_sequences(train_scenes, spec=config.features, embedder=embedder, chunk=config.chunk,
-                                 seed=config.seed)
-    val_seqs = build_sequences(val_scenes, spec=config.features, embedder=embedder, chunk=config.chunk,
-                               seed=config.seed + 1)
+    train_seqs = build_sequences(
+        train_scenes, spec=config.features, embedder=embedder, chunk=config.chunk, seed=config.seed
+    )
+    val_seqs = build_sequences(
+        val_scenes, spec=config.features, embedder=embedder, chunk=config.chunk, seed=config.seed + 1
+    )
     return train_seqs, val_seqs
 
 
@@ -163,7 +178,7 @@ def train(
     ``progress(step, total, loss)`` is called after every batch (the CLI draws a bar).
     """
     torch.set_num_threads(config.threads)
-    torch.use_deterministic_algorithms(True)
+    torch.use_deterministic_algorithms(mode=True)
     torch.manual_seed(config.seed)
     emb = embedder or make_embedder(config.features.embedder, config.features.embed_dim)
     train_seqs, val_seqs = _datasets(config, emb)
@@ -171,12 +186,13 @@ def train(
     optimizer = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     positives = (train_seqs.labels * train_seqs.mask[..., None]).sum(axis=(0, 1))
     negatives = train_seqs.mask.sum() - positives
-    pos_weight = torch.tensor(np.minimum(config.max_pos_weight, np.sqrt(negatives / np.maximum(positives, 1.0))),
-                              dtype=torch.float32)
+    pos_weight = torch.tensor(
+        np.minimum(config.max_pos_weight, np.sqrt(negatives / np.maximum(positives, 1.0))), dtype=torch.float32
+    )
     train_table = torch.from_numpy(train_seqs.table)
     val_table = torch.from_numpy(val_seqs.table)
     resume_dir = config.output / _RESUME
-    start, losses, val_losses = 0, [], []
+    start, losses, val_losses = 0, list[float](), list[float]()
     if resume and (resume_dir / "state.json").is_file():
         start, losses, val_losses = _load_resume(resume_dir, net, optimizer)
     batches = -(-len(train_seqs) // config.batch_size)
@@ -200,7 +216,7 @@ def train(
             val = float(_loss(net, val_seqs, np.arange(len(val_seqs)), val_table, pos_weight))
         losses.append(running / batches)
         val_losses.append(val)
-        _save_resume(resume_dir, net, optimizer, epoch + 1, losses, val_losses)
+        _save_resume(resume_dir, net, optimizer, epoch=epoch + 1, losses=losses, val_losses=val_losses)
     net.eval()
     probs = _probabilities(net, val_seqs, val_table, config.batch_size)
     thresholds, f1 = {}, {}
@@ -209,5 +225,11 @@ def train(
     meta = {"train": config.to_dict(), "losses": losses, "val_losses": val_losses, "val_event_f1": f1}
     folder = save_checkpoint(config.output, net, thresholds=thresholds, meta=meta)
     shutil.rmtree(resume_dir, ignore_errors=True)
-    return TrainResult(checkpoint=folder, losses=tuple(losses), val_losses=tuple(val_losses), thresholds=thresholds,
-                       val_f1=f1, epochs_run=config.epochs - start)
+    return TrainResult(
+        checkpoint=folder,
+        losses=tuple(losses),
+        val_losses=tuple(val_losses),
+        thresholds=thresholds,
+        val_f1=f1,
+        epochs_run=config.epochs - start,
+    )

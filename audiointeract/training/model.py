@@ -64,7 +64,8 @@ class DecisionNet(nn.Module):
         sound = self.sound(x[..., dim : 2 * dim])
         task = torch.tanh(self.task(x[..., 2 * dim : 3 * dim]))
         scalars = x[..., 3 * dim :]
-        return self.mix(torch.cat([text, sound, task, text * task, sound * task, scalars], dim=-1))
+        mixed: torch.Tensor = self.mix(torch.cat([text, sound, task, text * task, sound * task, scalars], dim=-1))
+        return mixed
 
     def forward(self, x: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``x``: [batch, time, width] -> logits [batch, time, outputs] and the final state."""

@@ -6,8 +6,9 @@
   returns its answer as a :class:`~audiointeract.events.TranscriptUpdate` (committed text,
   spanning that segment): a transcript with the default prompt, or whatever the prompt asks for.
 * :class:`AudioLMDecider` asks, at each decision point, whether to respond now over the recent
-  audio (heard through :meth:`AudioLMDecider.tap`), the transcript and the new perceptions,
-  and reads P(respond) from the next-token logits of the respond and silent answer words.
+  audio (``context.audio``, which the session provides when ``SessionConfig.request_audio_seconds``
+  is set), the transcript and the new perceptions, and reads P(respond) from the next-token
+  logits of the respond and silent answer words.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -27,12 +27,20 @@ from transformers import AutoModelForMultimodalLM, AutoProcessor
 from transformers.models.auto.modeling_auto import MODEL_FOR_MULTIMODAL_LM_MAPPING_NAMES
 
 from audiointeract.audio import AudioChunk, FloatArray, resample
+from audiointeract.backends.audio_lm_prompt import (
+    DEFAULT_QUESTION,
+    DEFAULT_SYSTEM_PROMPT,
+    check_threshold,
+    decision_from_probability,
+    decision_prompt,
+    respond_probability,
+    skip_reason,
+)
 from audiointeract.errors import BackendError, CheckpointError, ConfigurationError, ModelNotFoundError
-from audiointeract.events import Action, Decision, Perception, SoundEvent, SpeechActivity, TranscriptUpdate
+from audiointeract.events import Action, Decision, Perception, TranscriptUpdate
 from audiointeract.interfaces import Decider, DecisionContext, Perceiver
 
 __all__ = [
-    "DEFAULT_DECIDER_QUESTION",
     "DEFAULT_PERCEIVER_PROMPT",
     "AudioLMDecider",
     "AudioLMPerceiver",
@@ -40,12 +48,7 @@ __all__ = [
 ]
 
 DEFAULT_PERCEIVER_PROMPT = "Transcribe the speech in the audio. If there is no speech, answer with nothing."
-DEFAULT_DECIDER_QUESTION = (
-    "You listen to a live audio stream for a voice assistant. Should the assistant speak now? "
-    "Answer with one word: respond or silent."
-)
 _MAX_AUDIO_SECONDS = 30.0  # Whisper-style feature extractors cut longer audio
-_TRANSCRIPT_CHARS = 1000
 
 
 class AudioLanguageModel:
@@ -205,48 +208,17 @@ class AudioLMPerceiver(Perceiver):
         return self.model.generate(audio, sample_rate, self.prompt, max_new_tokens=self.max_new_tokens)
 
 
-def _describe(perception: Perception) -> str:
-    when = f"at {perception.span_start:.1f}-{perception.span_end:.1f} s"
-    if isinstance(perception, SoundEvent):
-        return f"sound '{perception.label}' (score {perception.score:.2f}) {when}"
-    if isinstance(perception, TranscriptUpdate):
-        return f"speech {when}: \"{f'{perception.committed} {perception.tentative}'.strip()}\""
-    if isinstance(perception, SpeechActivity):
-        return f"speech {'started' if perception.speaking else 'ended'} at {perception.span_end:.1f} s"
-    return f"{perception.kind} {when}"
-
-
-class _AudioTap(Perceiver):
-    """Passes chunks to ``inner`` and lets the decider hear them."""
-
-    def __init__(self, inner: Perceiver, decider: AudioLMDecider) -> None:
-        self.name = f"{inner.name}+audio"
-        self._inner = inner
-        self._decider = decider
-
-    async def perceive(self, chunk: AudioChunk) -> Sequence[Perception]:
-        self._decider.hear(chunk)
-        return await self._inner.perceive(chunk)
-
-    async def finish(self) -> Sequence[Perception]:
-        return await self._inner.finish()
-
-    async def reset(self) -> None:
-        await self._inner.reset()
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
 class AudioLMDecider(Decider):
     """RESPOND when the audio LLM's P(respond) >= ``threshold`` at a decision point, else SILENT.
 
-    Wrap the session's perceiver with :meth:`tap` so the decider hears the last
-    ``audio_seconds`` of audio; without it the question carries text only (transcript and
-    new perceptions), and with neither audio nor anything new it is SILENT without asking.
-    While a reply is in flight it does not ask. P(respond) is the next-token probability mass of
-    ``respond_word`` over that of both answer words. ``task`` names the standing task a
-    RESPOND serves (default: the first).
+    The audio it hears is ``context.audio``: set ``SessionConfig(request_audio_seconds=...)``
+    (e.g. 4.0) so the session provides it, and ``sample_rate`` to the session's rate (the
+    audio is resampled to the model's rate; only its last 30 s are used). With that setting
+    at 0 (the default) the question carries text only (transcript and new perceptions), and
+    with neither audio nor anything new it is SILENT without asking. While a reply is in
+    flight it does not ask. P(respond) is the next-token probability mass of ``respond_word``
+    over that of both answer words. ``task`` names the standing task a RESPOND serves
+    (default: the first).
     """
 
     name = "transformers-audio-lm"
@@ -255,71 +227,52 @@ class AudioLMDecider(Decider):
         self,
         path: str | Path | AudioLanguageModel,
         *,
-        question: str = DEFAULT_DECIDER_QUESTION,
+        system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+        question: str = DEFAULT_QUESTION,
         respond_word: str = "respond",
         silent_word: str = "silent",
         threshold: float = 0.5,
-        audio_seconds: float = 4.0,
+        sample_rate: int = 16000,
         task: str | None = None,
         device: str = "cpu",
         offload: bool = True,
     ) -> None:
-        if not (math.isfinite(threshold) and 0.0 <= threshold <= 1.0):
-            raise ConfigurationError(f"threshold must be in [0, 1], got {threshold}")
-        if not (math.isfinite(audio_seconds) and 0 < audio_seconds <= _MAX_AUDIO_SECONDS):
-            raise ConfigurationError(f"audio_seconds must be in (0, {_MAX_AUDIO_SECONDS}], got {audio_seconds}")
+        check_threshold(threshold)
+        if sample_rate <= 0:
+            raise ConfigurationError(f"sample_rate must be > 0, got {sample_rate}")
         self.model = _model(path, device)
         respond_ids, silent_ids = self.model.answer_ids(respond_word), self.model.answer_ids(silent_word)
         if set(respond_ids) & set(silent_ids):
             raise ConfigurationError(f"respond_word {respond_word!r} and silent_word {silent_word!r} share a token")
         self._answers = (respond_ids, silent_ids)
+        self.system_prompt = system_prompt
         self.question = question
         self.respond_word = respond_word
         self.threshold = threshold
-        self.audio_seconds = audio_seconds
+        self.sample_rate = sample_rate
         self.task = task
         self.offload = offload
-        self._audio: deque[AudioChunk] = deque()
-
-    def tap(self, perceiver: Perceiver) -> Perceiver:
-        """``perceiver``, wrapped so that every chunk it perceives is also heard by this decider."""
-        return _AudioTap(perceiver, self)
-
-    def hear(self, chunk: AudioChunk) -> None:
-        """Record a chunk of stream audio (the tap calls this); keeps the last ``audio_seconds``."""
-        self._audio.append(chunk)
-        while self._audio and self._audio[0].end_time <= chunk.end_time - self.audio_seconds:
-            self._audio.popleft()
 
     def prompt(self, context: DecisionContext, perceptions: Sequence[Perception]) -> tuple[str, str]:
         """(system, user text) of the question at this decision point."""
-        tasks = "\n".join(f"- {task.instruction}" for task in context.tasks) or "- (none)"
-        heard = "; ".join(_describe(p) for p in perceptions) or "(nothing new)"
-        transcript = context.transcript[-_TRANSCRIPT_CHARS:] or "(nothing yet)"
-        return (f"The assistant's standing tasks:\n{tasks}",
-                f"Transcript so far: {transcript}\nJust heard: {heard}\n{self.question}")
+        return decision_prompt(context, perceptions, system_prompt=self.system_prompt, question=self.question)
 
     async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
-        if context.agent_speaking:
-            return Decision.silent("a reply is in flight")
-        chunks = [c for c in self._audio if c.end_time <= context.heard_until + 1e-9]
-        if not chunks and not perceptions:
-            return Decision.silent("nothing new heard")
-        audio = np.concatenate([c.samples for c in chunks]) if chunks else None
-        rate = chunks[0].sample_rate if chunks else self.model.sample_rate
+        audio = self._audio(context)
+        if (skip := skip_reason(context, perceptions, audio)) is not None:
+            return Decision.silent(skip)
         system, text = self.prompt(context, perceptions)
-        masses, top = await _call(self.offload, self.model.answer_distribution, audio, rate, text, system,
+        masses, top = await _call(self.offload, self.model.answer_distribution, audio, self.sample_rate, text, system,
                                   self._answers)
-        respond, silent = masses
-        if respond + silent <= 0.0:
+        probability = respond_probability(*masses)
+        if probability is None:
             return Decision(action=Action.SILENT, score=0.5, reason=f"no answer word among likely tokens (top {top!r})")
-        probability = min(1.0, max(0.0, respond / (respond + silent)))
-        reason = f"P({self.respond_word})={probability:.2f} (top token {top!r})"
-        if probability < self.threshold:
-            return Decision(action=Action.SILENT, score=1.0 - probability, reason=reason)
-        task = self.task or (context.tasks[0].name if context.tasks else None)
-        return Decision(action=Action.RESPOND, task=task, evidence=tuple(perceptions), score=probability,
-                        reason=reason)
+        return decision_from_probability(probability, threshold=self.threshold, context=context,
+                                         perceptions=perceptions, task=self.task,
+                                         reason=f"P({self.respond_word})={probability:.2f} (top token {top!r})")
 
-    async def reset(self) -> None:
-        self._audio.clear()
+    def _audio(self, context: DecisionContext) -> FloatArray | None:
+        """The last ``_MAX_AUDIO_SECONDS`` of ``context.audio`` (None when there is none)."""
+        if context.audio is None or not context.audio.size:
+            return None
+        return context.audio[-round(_MAX_AUDIO_SECONDS * self.sample_rate) :]

@@ -122,8 +122,10 @@ class TransformersResponder(Responder):
     """Streams replies from a causal LM checkpoint directory (``model``), or a GGUF file in it.
 
     ``temperature`` 0 decodes greedily; ``generate_options`` are passed on to
-    ``GenerationConfig`` (e.g. ``{"no_repeat_ngram_size": 3}``). ``offload=False`` runs
-    generation inline on the event loop (for virtual-time simulations).
+    ``GenerationConfig`` (e.g. ``{"no_repeat_ngram_size": 3}``). ``warmup`` generates one
+    token at construction, which moves torch's first-call cost out of the first reply (and
+    proves the checkpoint can generate). ``offload=False`` runs generation inline on the
+    event loop (for virtual-time simulations).
     """
 
     name = "transformers"
@@ -140,6 +142,7 @@ class TransformersResponder(Responder):
         repetition_penalty: float = 1.0,
         generate_options: Mapping[str, Any] | None = None,
         dtype: str = "float32",
+        warmup: bool = True,
         offload: bool = True,
         clock: Clock | None = None,
     ) -> None:
@@ -167,6 +170,20 @@ class TransformersResponder(Responder):
             extra=dict(generate_options or {}),
         )
         self.last_statistics: GenerationStatistics | None = None
+        if warmup:
+            self._warm_up()
+
+    def _warm_up(self) -> None:
+        """Generate one token once, so the first reply does not pay torch's first-call setup."""
+        inputs = self._tokenizer.apply_chat_template(
+            [{"role": "user", "content": "Hello."}], add_generation_prompt=True, return_dict=True, return_tensors="pt"
+        )
+        once = copy.deepcopy(self._generation)
+        once.max_new_tokens = 1
+        try:
+            self._model.generate(**inputs, generation_config=once)
+        except Exception as exc:
+            raise CheckpointError(f"the model in {self.path} cannot generate: {exc}") from exc
 
     @property
     def model(self) -> Any:

@@ -66,9 +66,9 @@ class ChatResponder(Responder):
         """The HTTP client (shared config, retries, connection pool)."""
         return self._client
 
-    async def check(self) -> str:
-        """Reach the server and resolve the model now; returns the model name."""
-        return await self._client.check()
+    async def check(self) -> None:
+        """Reach the server and resolve the model now; raise a clear error if it is not usable."""
+        await self._client.check()
 
     def request_body(self, request: ResponseRequest, model: str) -> dict[str, Any]:
         """The JSON body sent for ``request``."""

@@ -97,9 +97,9 @@ class TranscriptionPerceiver(Perceiver):
         """The HTTP client."""
         return self._client
 
-    async def check(self) -> str:
-        """Reach the server and resolve the model now; returns the model name."""
-        return await self._client.check()
+    async def check(self) -> None:
+        """Reach the server and resolve the model now; raise a clear error if it is not usable."""
+        await self._client.check()
 
     async def perceive(self, chunk: AudioChunk) -> Sequence[Perception]:
         """Buffer the chunk; transcribe a segment when it ends."""

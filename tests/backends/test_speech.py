@@ -33,17 +33,17 @@ def request() -> ResponseRequest:
 def child_processes(name: str) -> list[int]:
     """Live (non-zombie) children of this process whose command is ``name``."""
     found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
             continue
         try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
+            stat = (entry / "stat").read_text()
         except OSError:
             continue
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
         if int(ppid) == os.getpid() and comm == name and state != "Z":
-            found.append(int(entry))
+            found.append(int(entry.name))
     return found
 
 

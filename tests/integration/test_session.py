@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Sequence
 
 import numpy as np
 import pytest
+import trio
+import trio.testing
 
 from audiointeract import ArraySource, Session, SessionConfig
 from audiointeract.audio import AudioChunk, AudioFormat
@@ -464,9 +466,6 @@ async def test_a_session_runs_once() -> None:
 
 
 def test_the_same_session_runs_on_trio_with_its_mock_clock() -> None:
-    import trio
-    import trio.testing
-
     async def main() -> list[float]:
         script = [activity(1.0, True), activity(2.0, False)]
         session = Session(ScriptedPerceiver(script), TurnEndDecider(), ScriptedResponder("a b c", tokens_per_second=10))
@@ -475,3 +474,36 @@ def test_the_same_session_runs_on_trio_with_its_mock_clock() -> None:
 
     times = trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
     assert times == pytest.approx([2.2, 2.3, 2.4])
+
+
+class AudioEcho(Decider):
+    def __init__(self) -> None:
+        self.seen: list[tuple[float, int, int]] = []
+
+    async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
+        size = 0 if context.audio is None else context.audio.size
+        self.seen.append((context.heard_until, size, context.sample_rate))
+        await LoopClock().sleep(1.0)  # a slow audio-LLM decider lags behind ingestion
+        return Decision.silent()
+
+
+@pytest.mark.anyio
+async def test_deciders_get_the_configured_audio_window_up_to_their_decision_point() -> None:
+    decider = AudioEcho()
+    config = SessionConfig(request_audio_seconds=1.2)
+    await Session(ScriptedPerceiver(), decider, ScriptedResponder(), config=config).run(silence(6))
+    assert decider.seen[0] == (0.4, round(0.4 * SR), SR)
+    assert all(size == round(1.2 * SR) for heard, size, _ in decider.seen if heard >= 1.2)
+
+
+class FailingCheck(ScriptedResponder):
+    async def check(self) -> None:
+        raise BackendError("server at http://127.0.0.1:9 is not usable: connection refused")
+
+
+@pytest.mark.anyio
+async def test_a_failing_check_raises_before_any_audio_flows() -> None:
+    session = Session(ScriptedPerceiver(), TurnEndDecider(), FailingCheck())
+    with pytest.raises(BackendError, match="not usable"):
+        await session.run(silence(1))
+    assert session.statistics().chunks_received == 0

@@ -67,14 +67,14 @@ async def test_speech_before_a_reply_is_served_once(tl) -> None:
     # the user goes on talking while the answer plays; that speech starts a new turn, answered after it
     script = [*tl.speech(1.0, 2.0, "What's the time?"), *tl.speech(3.0, 3.8, "And the date?")]
     trace = await tl.run(EndpointingPolicy(), script, 8.0, reply="It is noon.", tokens_per_second=4.0)
-    assert tl.times(trace) == [2.8, 4.4]
+    assert tl.times(trace) == [2.4, 4.4]
     assert tl.acted(trace, Action.INTERRUPT) == []
 
 
 async def test_without_vad_committed_words_mark_the_turn(tl) -> None:
     script = [TranscriptUpdate(span_start=1.0, span_end=2.0, committed="What day is it?")]
     trace = await tl.run(EndpointingPolicy(), script, 5.0)
-    assert tl.times(trace) == [2.8]
+    assert tl.times(trace) == [2.4]
 
 
 async def test_task_defaults_to_first_non_proactive_task(tl) -> None:

@@ -27,7 +27,7 @@ from audiointeract.backends.hf.audio_lm import AudioLanguageModel
 from audiointeract.backends.mock import EnergyPerceiver, ScriptedResponder
 from audiointeract.config import Pacing, SessionConfig
 from audiointeract.errors import CheckpointError, ConfigurationError, ModelNotFoundError
-from audiointeract.events import Action, ReplyStarted, SoundEvent, TranscriptUpdate
+from audiointeract.events import Action, Decision, ReplyStarted, SoundEvent, TranscriptUpdate
 from audiointeract.interfaces import DecisionContext
 from audiointeract.session import Session
 from audiointeract.sources import ArraySource
@@ -88,10 +88,11 @@ def chunks(audio: FloatArray, fmt: AudioFormat | None = None) -> list[AudioChunk
     return [*rechunker.push(audio), *rechunker.flush()]
 
 
-def context(heard_until: float, *, agent_speaking: bool = False) -> DecisionContext:
+def context(heard_until: float, *, agent_speaking: bool = False, audio: FloatArray | None = None) -> DecisionContext:
     return DecisionContext(now=heard_until, heard_until=heard_until, agent_speaking=agent_speaking,
                            active_reply=None, tasks=SessionConfig().tasks, transcript="", history=(),
-                           user_speaking=False, last_speech_end=None, last_reply_end=None, pending_chunks=0)
+                           user_speaking=False, last_speech_end=None, last_reply_end=None, pending_chunks=0,
+                           audio=audio)
 
 
 def test_the_prompt_carries_the_audio_and_the_text(checkpoint: Path) -> None:
@@ -124,10 +125,8 @@ async def test_perceiver_conformance(checkpoint: Path) -> None:
 @pytest.mark.parametrize(("word", "action"), [("respond", Action.RESPOND), ("silent", Action.SILENT)])
 async def test_decider_reads_the_answer_probability(checkpoint: Path, word: str, action: Action) -> None:
     decider = AudioLMDecider(forced(checkpoint, word), offload=False)
-    for chunk in chunks(tone(2.0)):
-        decider.hear(chunk)
     sound = SoundEvent(span_start=0.5, span_end=1.5, label="Dog", score=0.9)
-    decision = await decider.decide(context(2.0), [sound])
+    decision = await decider.decide(context(2.0, audio=tone(2.0)), [sound])
     assert decision.action is action
     assert decision.score > 0.99
     if action is Action.RESPOND:
@@ -139,30 +138,67 @@ async def test_decider_reads_the_answer_probability(checkpoint: Path, word: str,
 async def test_decider_without_audio_and_while_replying(checkpoint: Path) -> None:
     decider = AudioLMDecider(forced(checkpoint, "respond"), offload=False)
     assert (await decider.decide(context(1.0), [])).reason == "nothing new heard"
-    # without a tap the question is asked in text alone
+    # without context.audio (request_audio_seconds=0) the question is asked in text alone
     sound = SoundEvent(span_start=0.5, span_end=1.0, label="Dog", score=0.9)
     assert (await decider.decide(context(1.0), [sound])).action is Action.RESPOND
-    for chunk in chunks(tone(1.0)):
-        decider.hear(chunk)
-    assert (await decider.decide(context(1.0, agent_speaking=True), [])).action is Action.SILENT
-    assert (await decider.decide(context(1.0), [])).action is Action.RESPOND
+    assert (await decider.decide(context(1.0, agent_speaking=True, audio=tone(1.0)), [])).action is Action.SILENT
+    assert (await decider.decide(context(1.0, audio=tone(1.0)), [])).action is Action.RESPOND
+
+
+@pytest.mark.anyio
+async def test_decider_passes_the_session_rate_and_keeps_the_last_30_s(checkpoint: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    lm = forced(checkpoint, "respond")
+    heard: list[tuple[FloatArray | None, int]] = []
+    answer = lm.answer_distribution
+
+    def spy(audio: FloatArray | None, rate: int, *rest: Any) -> tuple[list[float], str]:
+        heard.append((audio, rate))
+        return answer(audio, rate, *rest)  # resamples to the model's 16 kHz
+
+    monkeypatch.setattr(lm, "answer_distribution", spy)
+    decider = AudioLMDecider(lm, sample_rate=8000, offload=False)
+    long = tone(40.0, 8000) * np.linspace(0.1, 1.0, 320000, dtype=np.float32)
+    assert (await decider.decide(context(40.0, audio=long), [])).action is Action.RESPOND
+    ((audio, rate),) = heard
+    assert rate == 8000
+    np.testing.assert_array_equal(audio, long[-240000:])
 
 
 def test_decider_prompt_names_tasks_transcript_and_perceptions(checkpoint: Path) -> None:
     decider = AudioLMDecider(checkpoint, offload=False)
     system, text = decider.prompt(context(2.0), [SoundEvent(span_start=0.5, span_end=1.5, label="Dog", score=0.9)])
     assert SessionConfig().tasks[0].instruction in system
+    assert system.startswith(decider.system_prompt)
     assert "sound 'Dog' (score 0.90)" in text
     assert text.endswith(decider.question)
 
 
 @pytest.mark.anyio
-async def test_decider_through_the_session_with_a_tapped_perceiver(checkpoint: Path) -> None:
-    decider = AudioLMDecider(forced(checkpoint, "respond"), audio_seconds=1.0)
-    session = Session(decider.tap(EnergyPerceiver()), decider, ScriptedResponder("Yes?"),
-                      config=SessionConfig(pacing=Pacing.FAST))
-    trace = await session.run(ArraySource(tone(2.0), 16000))
+async def test_decider_hears_the_session_audio(checkpoint: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a real Session, ``request_audio_seconds`` gives the decider the last second heard at each decision point."""
+    lm = forced(checkpoint, "respond")
+    heard: list[FloatArray | None] = []
+    answer = lm.answer_distribution
+
+    def spy(audio: FloatArray | None, *rest: Any) -> tuple[list[float], str]:
+        heard.append(audio)
+        return answer(audio, *rest)
+
+    monkeypatch.setattr(lm, "answer_distribution", spy)
+    source = tone(2.0) * np.linspace(0.1, 1.0, 32000, dtype=np.float32)  # every tail differs
+    session = Session(EnergyPerceiver(), AudioLMDecider(lm, offload=False), ScriptedResponder("Yes?"),
+                      config=SessionConfig(pacing=Pacing.FAST, request_audio_seconds=1.0, half_duplex=True))
+    trace = await session.run(ArraySource(source, 16000))
     assert trace.of_type(ReplyStarted)
+    asked = [d for d in trace.of_type(Decision) if d.reason.startswith("P(respond)")]
+    assert asked
+    assert len(heard) == len(asked)
+    for decision, audio in zip(asked, heard, strict=True):
+        assert audio is not None
+        end = round((decision.heard_until or 0.0) * 16000)
+        np.testing.assert_array_equal(audio, source[end - audio.size : end])  # the tail heard so far
+        assert min(end, 16000) <= audio.size <= min(end, 16000 + 6400)  # whole 0.4 s chunks
 
 
 @pytest.mark.anyio
@@ -186,3 +222,5 @@ def test_missing_path_wrong_architecture_and_bad_options(checkpoint: Path, tmp_p
         AudioLMPerceiver(lm, segment_seconds=60.0)
     with pytest.raises(ConfigurationError, match="threshold"):
         AudioLMDecider(lm, threshold=2.0)
+    with pytest.raises(ConfigurationError, match="sample_rate"):
+        AudioLMDecider(lm, sample_rate=-1)

@@ -51,6 +51,7 @@ from audiointeract.events import (
     Turn,
 )
 from audiointeract.interfaces import AudioSource, Decider, DecisionContext, Observer, Responder
+from audiointeract.registry import load_backend
 from audiointeract.session import Session
 from audiointeract.trace import Trace
 
@@ -60,7 +61,7 @@ CHAT_TEMPLATE = (
 )
 SPECIAL = ["<unk>", "<pad>", "<|im_start|>", "<|im_end|>"]
 ROLES = ["system", "user", "assistant"]
-CYCLE = "hello there , cat . what is it ? yes dog sat on the mat !".split()
+CYCLE = ["hello", "there", ",", "cat", ".", "what", "is", "it", "?", "yes", "dog", "sat", "on", "the", "mat", "!"]
 SPOKEN = "hello there, cat. what is it? yes dog sat on the mat!"
 
 
@@ -129,17 +130,17 @@ def worker_threads() -> list[threading.Thread]:
 def child_processes(name: str) -> list[int]:
     """Live (non-zombie) children of this process whose command is ``name``."""
     found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
             continue
         try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
+            stat = (entry / "stat").read_text()
         except OSError:
             continue
         comm = stat[stat.index("(") + 1 : stat.rindex(")")]
         state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
         if int(ppid) == os.getpid() and comm == name and state != "Z":
-            found.append(int(entry))
+            found.append(int(entry.name))
     return found
 
 
@@ -327,8 +328,6 @@ print(json.dumps(out))
 
 
 def test_registry_builds_it_by_name(tiny_lm: Path) -> None:
-    from audiointeract.registry import load_backend
-
     responder = load_backend("responder", "transformers", model=str(tiny_lm), max_new_tokens=4, prompt=ChatPrompt())
     assert isinstance(responder, TransformersResponder)
 
@@ -424,7 +423,7 @@ async def test_barge_in_during_speech_frees_the_generation_thread_and_espeak(tin
     assert child_processes("espeak-ng") == []
 
 
-def test_setting_the_stop_flag_ends_generation_after_that_token(tiny_lm: Path) -> None:
+def test_setting_the_stop_flag_ends_generation_within_one_token_step(tiny_lm: Path) -> None:
     responder = fixed_length(tiny_lm, 500)
     stop = threading.Event()
     tokens: list[int] = []
@@ -435,4 +434,5 @@ def test_setting_the_stop_flag_ends_generation_after_that_token(tiny_lm: Path) -
             stop.set()
 
     responder._generate(responder.messages(request()), emit, stop)
-    assert sum(tokens) == 5
+    # the flag is checked after each token: at most the step already under way finishes
+    assert 5 <= sum(tokens) <= 6

@@ -147,7 +147,7 @@ async def test_converted_tiny_en_transcribes_real_speech_like_faster_whisper(con
         samples, rate = BANK.load(clip)
         parts += [resample(samples, rate, 16000), np.zeros(16000, np.float32)]
     audio = np.concatenate(parts)
-    perceiver = WhisperPerceiver(converted, offload=False)
+    perceiver = WhisperPerceiver(converted, offload=False, decode_every=2.0, threads=1)
     config = SessionConfig(audio=AudioFormat(chunk_seconds=0.4))
     trace = await Session(perceiver, ScriptedDecider(), ScriptedResponder(), config=config).run(ArraySource(audio, 16000))
     assert not trace.of_type(BackendErrorEvent)
