@@ -301,7 +301,7 @@ class StreamingAsrPerceiver(Perceiver):
         *,
         gate: SpeechGate | None,
         streaming: StreamingConfig | None = None,
-        speech_pad: float = 0.2,
+        speech_pad: float = 0.5,
         offload: bool = True,
         clock: Clock | None = None,
     ) -> None:
@@ -322,6 +322,11 @@ class StreamingAsrPerceiver(Perceiver):
         self._decodes = 0
         self._compute = 0.0
         self._max_buffer = 0.0
+
+    @property
+    def cadence(self) -> float:
+        """Seconds of new speech between re-decodes (0: every chunk)."""
+        return self._policy.config.decode_every
 
     def statistics(self) -> AsrStatistics:
         """A snapshot of the work done so far."""

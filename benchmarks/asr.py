@@ -160,7 +160,8 @@ def streaming(name: str, perceiver: StreamingAsrPerceiver, clips: list[dict[str,
         run_virtual(perceiver.reset)
         peak = max(peak, rss_mb())
     refs = [c["ref"] for c in clips]
-    return {"backend": name, "mode": "streaming", "chunk_s": chunk, "wer": wer(refs, hyps), "rtf": compute / audio_s,
+    return {"backend": name, "mode": "streaming", "chunk_s": chunk, "decode_every_s": perceiver.cadence,
+            "wer": wer(refs, hyps), "rtf": compute / audio_s,
             "delay_p50_s": pct(delays, 50), "delay_p95_s": pct(delays, 95), "words": len(delays),
             "rss_mb": peak, "audio_s": audio_s, "hyps": hyps}
 
@@ -220,13 +221,15 @@ def long_stream(perceiver: FasterWhisperPerceiver, clips: list[dict[str, Any]], 
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = "| backend | mode | chunk | WER | vs offline | delay p50 / p95 (s) | RTF | RSS (MB) |"
-    lines = [head, "|" + " --- |" * 8]
+    head = "| backend | mode | chunk (s) | decode every (s) | WER | vs offline | delay p50 / p95 (s) | RTF | RSS (MB) |"
+    lines = [head, "|" + " --- |" * 9]
     offline_wer = {r["backend"]: r["wer"] for r in rows if r["mode"] == "offline"}
     for r in rows:
         ratio = r["wer"] / offline_wer[r["backend"]] if r["backend"] in offline_wer and offline_wer[r["backend"]] else None
         delay = f"{r['delay_p50_s']:.2f} / {r['delay_p95_s']:.2f}" if "delay_p50_s" in r else "-"
-        lines.append(f"| {r['backend']} | {r['mode']} | {r.get('chunk_s', '-')} | {100 * r['wer']:.1f}% | "
+        cadence = r.get("decode_every_s", "-")
+        cadence = "chunk" if cadence == 0 else cadence
+        lines.append(f"| {r['backend']} | {r['mode']} | {r.get('chunk_s', '-')} | {cadence} | {100 * r['wer']:.1f}% | "
                      f"{f'{ratio:.2f}x' if ratio and r['mode'] != 'offline' else '-'} | {delay} | {r['rtf']:.3f} | "
                      f"{r.get('rss_mb', float('nan')):.0f} |")
     return "\n".join(lines)
@@ -239,8 +242,11 @@ def main() -> None:
     parser.add_argument("--chunks", default="0.4,1.0")
     parser.add_argument("--asterisk-every", type=int, default=None)
     parser.add_argument("--long-minutes", type=float, default=None)
-    parser.add_argument("--decode-every", type=float, default=1.0)
+    parser.add_argument("--decode-every", type=float, default=1.0, help="re-decode cadence in seconds of speech")
+    parser.add_argument("--no-every-chunk", action="store_true",
+                        help="skip the extra embedded run that re-decodes on every chunk (lowest delay, most compute)")
     parser.add_argument("--hf-threads", type=int, default=1)
+    parser.add_argument("--hf-every", type=int, default=2, help="the transformers backend runs on every Nth clip")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "asr.json")
     args = parser.parse_args()
     every = args.asterisk_every or (40 if args.quick else 8)
@@ -257,13 +263,17 @@ def main() -> None:
         fw = FasterWhisperPerceiver(model=model, offload=False, decode_every=args.decode_every)
         rows.append(offline("embedded", fw._transcribe, clips))  # noqa: SLF001 - same decode as streaming
         rows += [streaming("embedded", fw, clips, chunk) for chunk in chunks]
+        if not args.no_every_chunk:
+            every_chunk = FasterWhisperPerceiver(model=model, offload=False, decode_every=0.0)
+            rows.append(streaming("embedded", every_chunk, clips, chunks[0]))
         print(table(rows), flush=True)
     if "hf" in backends:
         with tempfile.TemporaryDirectory() as folder:
             hf = WhisperPerceiver(convert_ct2_whisper(folder), offload=False, decode_every=args.decode_every,
                                   threads=args.hf_threads)
-        rows.append(offline("hf", hf._transcribe, clips))  # noqa: SLF001
-        rows += [streaming("hf", hf, clips, chunk) for chunk in chunks]
+        hf_clips = clips[:: args.hf_every]
+        rows.append(offline("hf", hf._transcribe, hf_clips))  # noqa: SLF001
+        rows += [streaming("hf", hf, hf_clips, chunk) for chunk in chunks]
         print(table(rows), flush=True)
     long_result = None
     if minutes > 0:
@@ -279,6 +289,7 @@ def main() -> None:
     info["peak_rss_mb"] = peak_rss_mb()
     result = {"machine": info, "settings": {"clips": len(clips), "asterisk_every": every, "chunks": chunks,
                                             "decode_every": args.decode_every, "hf_threads": args.hf_threads,
+                                            "hf_every": args.hf_every,
                                             "fw_threads": 2, "long_minutes": minutes},
               "targets": TARGETS, "rows": [{k: v for k, v in r.items() if k != "hyps"} for r in rows],
               "long_stream": long_result}

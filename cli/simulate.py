@@ -38,14 +38,17 @@ def _parse_fault(item: str) -> dict[str, Any]:
     if len(parts) < 2:
         raise click.BadParameter(f"fault {item!r} must look like COMPONENT:KIND[:START-END]", param_hint="--fault")
     fault: dict[str, Any] = {"component": parts[0], "kind": parts[1]}
-    for part in parts[2:]:
-        key, sep, value = part.partition("=")
-        if sep:
-            fault[key] = json.loads(value) if value in ("true", "false") else float(value)
-        else:
-            start, _, end = part.partition("-")
-            fault["start"] = float(start)
-            fault["end"] = float(end) if end else None
+    try:
+        for part in parts[2:]:
+            key, sep, value = part.partition("=")
+            if sep:
+                fault[key] = json.loads(value) if value in ("true", "false") else float(value)
+            else:
+                start, _, end = part.partition("-")
+                fault["start"] = float(start)
+                fault["end"] = float(end) if end else None
+    except ValueError as exc:
+        raise click.BadParameter(f"fault {item!r}: {exc}", param_hint="--fault") from exc
     return fault
 
 

@@ -10,7 +10,6 @@ then take no time and latency is the policy's own.
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import AsyncIterator, Sequence
 
 import attrs
@@ -18,16 +17,11 @@ import numpy as np
 
 from audiointeract.audio import AudioChunk
 from audiointeract.clock import Clock, LoopClock
-from audiointeract.errors import ConfigurationError
 from audiointeract.events import AudioDelta, Decision, Perception, ResponseDelta, ResponseRequest, TextDelta
 from audiointeract.interfaces import Decider, DecisionContext, Perceiver, Responder
+from audiointeract.simulators._validation import non_negative
 
 __all__ = ["ComputeCosts", "CostModel", "CostedDecider", "CostedPerceiver", "CostedResponder", "costed"]
-
-
-def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (math.isfinite(value) and value >= 0):
-        raise ConfigurationError(f"{type(instance).__name__}.{attribute.name} must be finite and >= 0, got {value}")
 
 
 @attrs.frozen(kw_only=True)
@@ -38,10 +32,10 @@ class CostModel:
     log-sd ``spread``) drawn from the wrapper's seeded generator.
     """
 
-    fixed: float = attrs.field(default=0.0, validator=_non_negative)
-    per_audio_second: float = attrs.field(default=0.0, validator=_non_negative)
-    per_token: float = attrs.field(default=0.0, validator=_non_negative)
-    spread: float = attrs.field(default=0.0, validator=_non_negative)
+    fixed: float = attrs.field(default=0.0, validator=non_negative)
+    per_audio_second: float = attrs.field(default=0.0, validator=non_negative)
+    per_token: float = attrs.field(default=0.0, validator=non_negative)
+    spread: float = attrs.field(default=0.0, validator=non_negative)
 
     def seconds(self, rng: np.random.Generator, *, audio: float = 0.0, tokens: int = 0) -> float:
         """The cost of one call over ``audio`` seconds of audio producing ``tokens`` tokens."""

@@ -11,9 +11,14 @@ Kinds:
 * ``raise`` — raise :class:`~audiointeract.errors.BackendError` (``retryable`` as given);
 * ``hang`` — wait ``seconds`` on the clock (set the policy's ``timeout`` to see a
   :class:`~audiointeract.errors.BackendTimeout`);
-* ``garbage`` — a contract-breaking result: a perception of audio not yet heard and
-  a non-perception object; a non-Decision return value; a reply of empty text then
-  an object that is no delta;
+* ``garbage`` — broken output, alternating between two forms per backend call:
+  a perceiver returns a perception of audio not yet heard, a non-perception and an
+  empty transcript, or builds a sound event with a NaN score; a decider returns a
+  non-Decision, or a RESPOND resting on unheard audio, or builds a NaN-score
+  decision; a responder streams empty text then a non-delta, or builds NaN audio.
+  NaN values never get past the value types: building them raises
+  :class:`~audiointeract.errors.ConfigurationError` / ``AudioFormatError``, which
+  the session reports like any backend failure;
 * ``slow`` — wait an extra ``seconds`` per call, then behave.
 """
 
@@ -25,12 +30,25 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any, Literal
 
 import attrs
+import numpy as np
 
 from audiointeract.audio import AudioChunk
 from audiointeract.clock import Clock, LoopClock
 from audiointeract.errors import BackendError, ConfigurationError
-from audiointeract.events import Decision, Perception, ResponseDelta, ResponseRequest, SpeechActivity, TextDelta
+from audiointeract.events import (
+    Action,
+    AudioDelta,
+    Decision,
+    Perception,
+    ResponseDelta,
+    ResponseRequest,
+    SoundEvent,
+    SpeechActivity,
+    TextDelta,
+    TranscriptUpdate,
+)
 from audiointeract.interfaces import Decider, DecisionContext, Perceiver, Responder
+from audiointeract.simulators._validation import one_of
 
 __all__ = ["Fault", "FaultPlan", "FaultyDecider", "FaultyPerceiver", "FaultyResponder"]
 
@@ -42,8 +60,8 @@ FaultKind = Literal["raise", "hang", "garbage", "slow"]
 class Fault:
     """``component`` misbehaves as ``kind`` for calls about stream time in ``[start, end)``."""
 
-    component: Component = attrs.field(validator=attrs.validators.in_(("perceiver", "decider", "responder")))
-    kind: FaultKind = attrs.field(validator=attrs.validators.in_(("raise", "hang", "garbage", "slow")))
+    component: Component = attrs.field(validator=one_of("perceiver", "decider", "responder"))
+    kind: FaultKind = attrs.field(validator=one_of("raise", "hang", "garbage", "slow"))
     start: float = 0.0
     end: float = math.inf
     retryable: bool = True
@@ -133,11 +151,18 @@ class FaultyPerceiver(Perceiver):
         self.name = inner.name
         self._faults = tuple(faults)
         self._clock = clock or LoopClock()
+        self._garbage = 0
 
     async def perceive(self, chunk: AudioChunk) -> Sequence[Perception]:
         if await _misbehave(self._faults, chunk.end_time, "perceiver", self._clock):
-            future = SpeechActivity(span_start=chunk.end_time, span_end=chunk.end_time + 5.0, speaking=True)
-            return [future, "not a perception"]  # type: ignore[list-item]
+            self._garbage += 1
+            if self._garbage % 2:
+                return [
+                    SpeechActivity(span_start=chunk.end_time, span_end=chunk.end_time + 5.0, speaking=True),
+                    "not a perception",  # type: ignore[list-item]
+                    TranscriptUpdate(span_start=chunk.start_time, span_end=chunk.end_time),
+                ]
+            return [SoundEvent(span_start=chunk.start_time, span_end=chunk.end_time, label="noise", score=math.nan)]
         return await self.inner.perceive(chunk)
 
     async def finish(self) -> Sequence[Perception]:
@@ -158,10 +183,18 @@ class FaultyDecider(Decider):
         self.name = inner.name
         self._faults = tuple(faults)
         self._clock = clock or LoopClock()
+        self._garbage = 0
 
     async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
         if await _misbehave(self._faults, context.heard_until, "decider", self._clock):
-            return "respond"  # type: ignore[return-value]
+            self._garbage += 1
+            if self._garbage % 3 == 1:
+                return "respond"  # type: ignore[return-value]
+            if self._garbage % 3 == 2:
+                future = SpeechActivity(span_start=context.heard_until, span_end=context.heard_until + 5.0,
+                                        speaking=False)
+                return Decision(action=Action.RESPOND, evidence=(future,), reason="garbage")
+            return Decision(action=Action.RESPOND, score=math.nan)
         return await self.inner.decide(context, perceptions)
 
     async def reset(self) -> None:
@@ -179,12 +212,17 @@ class FaultyResponder(Responder):
         self.name = inner.name
         self._faults = tuple(faults)
         self._clock = clock or LoopClock()
+        self._garbage = 0
 
     async def respond(self, request: ResponseRequest) -> AsyncIterator[ResponseDelta]:
         heard = request.decision.heard_until or 0.0
         if await _misbehave(self._faults, heard, "responder", self._clock):
-            yield TextDelta(text="")
-            yield "garbage"  # type: ignore[misc]
+            self._garbage += 1
+            if self._garbage % 2:
+                yield TextDelta(text="")
+                yield "garbage"  # type: ignore[misc]
+            else:
+                yield AudioDelta(samples=np.full(160, np.nan, dtype=np.float32), sample_rate=16000)
             return
         async with contextlib.aclosing(self.inner.respond(request)) as stream:  # type: ignore[type-var]
             async for delta in stream:

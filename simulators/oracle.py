@@ -67,7 +67,7 @@ def oracle_perceptions(scene: Scene, *, sound_hop: float | None = None) -> list[
             hop = sound_hop or segment.duration
             begin = segment.start
             while begin < segment.end - 1e-9:
-                finish = min(segment.end, begin + hop)
+                finish = min(segment.end, round(begin + hop, 9))
                 out.append(
                     SoundEvent(
                         span_start=begin,

@@ -69,8 +69,9 @@ async def simulate(
     Defaults: oracle perception (:func:`oracle_perceptions` through a
     :class:`ScriptedPerceiver`), :class:`TaskRuleDecider`, :class:`SpeakingResponder`.
     ``costs`` are charged only when ``compute_aware``; the scene's faults and
-    ``faults`` always apply. The
-    session's tasks are the scene's; its pacing is real time.
+    ``faults`` always apply. The session's tasks are the scene's; its pacing is real
+    time, so await this on a :class:`~audiointeract.simulators.VirtualTimeLoop` (as :func:`run_simulation` does)
+    unless you want to wait for the scene in real time.
     """
     clock = clock or LoopClock()
     base = config or SessionConfig()

@@ -23,6 +23,7 @@ import attrs
 
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import StandingTask
+from audiointeract.simulators._validation import finite, non_negative, one_of, positive
 from audiointeract.simulators.faults import Fault, FaultPlan
 
 __all__ = [
@@ -39,21 +40,6 @@ __all__ = [
 ]
 
 _EPS = 1e-9
-
-
-def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (math.isfinite(value) and value >= 0):
-        raise ConfigurationError(f"{type(instance).__name__}.{attribute.name} must be finite and >= 0, got {value}")
-
-
-def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (math.isfinite(value) and value > 0):
-        raise ConfigurationError(f"{type(instance).__name__}.{attribute.name} must be finite and > 0, got {value}")
-
-
-def _finite(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not math.isfinite(value):
-        raise ConfigurationError(f"{type(instance).__name__}.{attribute.name} must be finite, got {value}")
 
 
 def label_time(evidence_end: float, chunk_seconds: float) -> float:
@@ -78,8 +64,8 @@ class Expect:
 
     task: str
     anchor: Anchor = attrs.field(default=Anchor.END, converter=Anchor)
-    delay: float = attrs.field(default=0.0, validator=_non_negative)
-    within: float = attrs.field(default=2.0, validator=_positive)
+    delay: float = attrs.field(default=0.0, validator=non_negative)
+    within: float = attrs.field(default=2.0, validator=positive)
 
 
 @attrs.frozen(kw_only=True)
@@ -114,10 +100,10 @@ class Segment:
     """
 
     kind: ClassVar[str] = "segment"
-    start: float = attrs.field(validator=_non_negative)
-    duration: float = attrs.field(validator=_positive)
+    start: float = attrs.field(validator=non_negative)
+    duration: float = attrs.field(validator=positive)
     clip: str | None = None
-    gain_db: float = attrs.field(default=0.0, validator=_finite)
+    gain_db: float = attrs.field(default=0.0, validator=finite)
     expects: tuple[Expect, ...] = attrs.field(default=(), converter=_expects)
 
     @property
@@ -159,7 +145,7 @@ class Sound(Segment):
 
     kind: ClassVar[str] = "sound"
     label_: str = attrs.field(alias="label")
-    synth: str = attrs.field(default="alarm", validator=attrs.validators.in_(("alarm", "tone", "noise", "chirp")))
+    synth: str = attrs.field(default="alarm", validator=one_of("alarm", "tone", "noise", "chirp"))
     score: float = attrs.field(default=1.0)
 
     @label_.validator
@@ -197,10 +183,10 @@ class NoiseBed:
     "brown"; a ``clip`` (looped) replaces the synthetic noise.
     """
 
-    snr_db: float = attrs.field(default=20.0, validator=_finite)
-    start: float = attrs.field(default=0.0, validator=_non_negative)
+    snr_db: float = attrs.field(default=20.0, validator=finite)
+    start: float = attrs.field(default=0.0, validator=non_negative)
     end: float | None = None
-    color: str = attrs.field(default="pink", validator=attrs.validators.in_(("white", "pink", "brown")))
+    color: str = attrs.field(default="pink", validator=one_of("white", "pink", "brown"))
     clip: str | None = None
 
     def __attrs_post_init__(self) -> None:
@@ -238,7 +224,7 @@ class Scene:
     noise: tuple[NoiseBed, ...] = attrs.field(default=(), converter=_noise)
     name: str = "scene"
     description: str = ""
-    tail: float = attrs.field(default=1.0, validator=_non_negative)
+    tail: float = attrs.field(default=1.0, validator=non_negative)
     faults: tuple[Fault, ...] = attrs.field(default=(), converter=_faults)
     duration: float = attrs.field()
 

@@ -36,6 +36,7 @@ class TrainConfig:
     batch_size: int = 32
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
+    embedding_noise: float = 0.0
     max_pos_weight: float = 20.0
     threads: int = 1
 

@@ -92,6 +92,13 @@ def _request(rng: np.random.Generator, words: Templates, bare_odds: float) -> st
     return f"{_pick(rng, words.wake)}, {text}{'?' if _is_question(text) else '.'}"
 
 
+def _mention(rng: np.random.Generator, words: Templates, topic: str) -> str:
+    """A sentence that mentions ``topic`` (a topic phrase, or "my name, <Name>")."""
+    if topic.startswith("my name, "):
+        return _pick(rng, words.name_mentions).format(name=topic.removeprefix("my name, "))
+    return _pick(rng, words.topics[topic])
+
+
 def _sound_label(rng: np.random.Generator, event: LabelledEvent, decisive: set[str], odds: float) -> str:
     if event.audioset_label in decisive and rng.random() < odds:
         return str(event.audioset_label)
@@ -114,7 +121,8 @@ def generate_episode(
             StandingTask(name="safety", instruction=_pick(rng, words.safety_tasks), proactive=True, priority=1)
         )
     topics = sorted(words.topics)
-    topic = _pick(rng, topics)
+    names_watched = [f"my name, {name}" for name in words.names if name[0].isupper()]
+    topic = _pick(rng, [*topics, *names_watched])
     if rng.random() < config.topic_task:
         instruction = _pick(rng, words.topic_tasks).format(topic=topic)
         tasks.append(StandingTask(name="topic", instruction=instruction[0].upper() + instruction[1:]))
@@ -143,17 +151,21 @@ def generate_episode(
                 cursor = round(cursor + duration + (float(rng.uniform(0.5, 1.1)) if not last else 0.0), 3)
         elif kind in ("side_talk", "mention"):
             if kind == "mention":
-                mentioned = topic if rng.random() < 0.75 else _pick(rng, topics)
-                text = _pick(rng, words.topics[mentioned])
-                text = text if text.endswith("?") else text + "."
+                mentioned = topic if rng.random() < 0.75 else _pick(rng, [*topics, *names_watched])
+                text = _mention(rng, words, mentioned)
                 expects = (
                     (Expect(task="topic", anchor=Anchor.END, within=config.answer_within),)
                     if "topic" in names and mentioned == topic
                     else ()
                 )
-            else:
+            elif rng.random() < 0.5:
                 text, expects = _pick(rng, words.side_talk), ()
-                text = text if text.endswith("?") else text + "."
+            else:
+                question, person = _pick(rng, words.person_questions), _pick(rng, words.names)
+                called = "topic" in names and topic == f"my name, {person}"
+                text = f"{person}, {question}?"
+                expects = (Expect(task="topic", anchor=Anchor.END, within=config.answer_within),) if called else ()
+            text = text if text[-1] in "?." else text + "."
             duration = _speech_duration(rng, text)
             segments.append(Speech(start=cursor, duration=duration, text=text, speaker="other", expects=expects))
             cursor = round(cursor + duration, 3)

@@ -53,9 +53,18 @@ def _inputs(seqs: Sequences, rows: np.ndarray[Any, Any], table: torch.Tensor) ->
 
 
 def _loss(
-    net: DecisionNet, seqs: Sequences, rows: np.ndarray[Any, Any], table: torch.Tensor, pos_weight: torch.Tensor
+    net: DecisionNet,
+    seqs: Sequences,
+    rows: np.ndarray[Any, Any],
+    table: torch.Tensor,
+    pos_weight: torch.Tensor,
+    noise: float = 0.0,
 ) -> torch.Tensor:
-    logits, _ = net(_inputs(seqs, rows, table))
+    x = _inputs(seqs, rows, table)
+    if noise > 0:
+        blocks = 3 * net.spec.embed_dim  # perturb the embeddings, not the scalars: paraphrase robustness
+        x = torch.cat([x[..., :blocks] + noise * torch.randn_like(x[..., :blocks]), x[..., blocks:]], dim=-1)
+    logits, _ = net(x)
     labels = torch.from_numpy(seqs.labels[rows])
     mask = torch.from_numpy(seqs.mask[rows])[..., None]
     raw = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels, pos_weight=pos_weight, reduction="none")
@@ -198,13 +207,14 @@ def train(
     batches = -(-len(train_seqs) // config.batch_size)
     total = config.epochs * batches
     for epoch in range(start, config.epochs):
+        torch.manual_seed(config.seed * 1_000 + epoch)  # per-epoch seed: a resumed run draws the same noise
         net.train()
         order = np.random.default_rng(config.seed + epoch).permutation(len(train_seqs))
         running = 0.0
         for number in range(batches):
             rows = np.sort(order[number * config.batch_size : (number + 1) * config.batch_size])
             optimizer.zero_grad()
-            loss = _loss(net, train_seqs, rows, train_table, pos_weight)
+            loss = _loss(net, train_seqs, rows, train_table, pos_weight, config.embedding_noise)
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             optimizer.step()

@@ -29,6 +29,7 @@ class ModelShape:
 
     proj: int = 32
     hidden: int = 64
+    dropout: float = 0.0
 
     @classmethod
     def from_dict(cls, data: Any) -> ModelShape:
@@ -37,7 +38,7 @@ class ModelShape:
             shape = cls(**data)
         except TypeError as exc:
             raise CheckpointError(f"malformed model shape {data!r}: {exc}") from exc
-        if shape.proj < 1 or shape.hidden < 1:
+        if shape.proj < 1 or shape.hidden < 1 or not 0.0 <= shape.dropout < 1.0:
             raise CheckpointError(f"model sizes must be positive, got {shape}")
         return shape
 
@@ -54,7 +55,7 @@ class DecisionNet(nn.Module):
         self.sound = nn.Linear(dim, proj)
         self.task = nn.Linear(dim, proj)
         mixed = 5 * proj + len(spec.scalars)
-        self.mix = nn.Sequential(nn.Linear(mixed, shape.hidden), nn.ReLU())
+        self.mix = nn.Sequential(nn.Linear(mixed, shape.hidden), nn.ReLU(), nn.Dropout(shape.dropout))
         self.gru = nn.GRU(shape.hidden, shape.hidden, batch_first=True)
         self.head = nn.Linear(2 * shape.hidden, len(OUTPUTS))
 

@@ -19,7 +19,9 @@ class Templates:
 
     Requests that start with a question word are questions ("?"); a request without a
     wake phrase is always a question. ``watch_targets`` maps a sound a user may ask to
-    be told about to its AudioSet label.
+    be told about to its AudioSet label. Side talk is also built as "<name>, <question
+    to that person>?", and a topic task may watch for a person's name, heard in the
+    ``name_mentions`` sentences.
     """
 
     wake: tuple[str, ...]
@@ -32,6 +34,9 @@ class Templates:
     safety_tasks: tuple[str, ...]
     watch_targets: Mapping[str, str]
     watch_tasks: tuple[str, ...]
+    names: tuple[str, ...]
+    person_questions: tuple[str, ...]
+    name_mentions: tuple[str, ...]
 
 
 _TRAIN = Templates(
@@ -192,7 +197,6 @@ _TRAIN = Templates(
             "we will never make the deadline at this rate",
             "the client extended the deadline by a week",
         ),
-        "my name, Alex": ("Alex, are you there?", "has anyone seen Alex today?", "Alex, your coffee is ready"),
         "the printer": (
             "the printer is jammed again",
             "someone left paper in the printer",
@@ -213,7 +217,6 @@ _TRAIN = Templates(
             "did anyone send the invoice yet?",
             "the invoice has the wrong address on it",
         ),
-        "my name, Sam": ("Sam, dinner is ready", "is Sam coming with us?", "Sam, someone is at the door for you"),
         "the new hire": (
             "the new hire starts on Monday",
             "has anyone met the new hire yet?",
@@ -265,6 +268,72 @@ _TRAIN = Templates(
         "Let me know if there is {target}.",
         "Notify me about {target}.",
         "Say something when {target} starts.",
+    ),
+    names=(
+        "Mike",
+        "Sarah",
+        "Tom",
+        "Lisa",
+        "James",
+        "Emma",
+        "Ben",
+        "Nina",
+        "Paul",
+        "Olivia",
+        "Kevin",
+        "Anna",
+        "Jake",
+        "Maria",
+        "David",
+        "Sophie",
+        "Leo",
+        "Grace",
+        "honey",
+        "mom",
+        "dad",
+        "sweetie",
+        "guys",
+        "kids",
+        "darling",
+        "buddy",
+        "Grandpa",
+        "Auntie",
+    ),
+    person_questions=(
+        "did you see that movie last night",
+        "are you coming to dinner",
+        "where did you put the remote",
+        "can you help me carry these bags",
+        "what time do you finish work",
+        "have you fed the dog",
+        "do you want some tea",
+        "is your homework done",
+        "did you call the plumber",
+        "can you pick up some bread",
+        "are you ready to go",
+        "what did the doctor say",
+        "how was your day",
+        "could you close the window",
+        "have you seen my phone",
+        "will you be home late tonight",
+        "is the car unlocked",
+        "who ate the last cookie",
+        "when does your train leave",
+        "can you turn that down a bit",
+        "what are we having for lunch",
+        "did you water the plants",
+        "should we invite the neighbors",
+        "which shirt looks better",
+    ),
+    name_mentions=(
+        "{name}, are you there?",
+        "has anyone seen {name} today?",
+        "{name}, your coffee is ready.",
+        "is {name} coming with us?",
+        "{name}, someone is at the door for you.",
+        "I think {name} left already.",
+        "{name}, can you come to the kitchen?",
+        "tell {name} to call me.",
     ),
 )
 
@@ -318,7 +387,6 @@ _HELDOUT = Templates(
             "we had another outage on the main server",
             "the outage took the website offline for an hour",
         ),
-        "my name, Priya": ("Priya, can you come here?", "is Priya joining the call?", "Priya, your package arrived"),
         "the holiday party": (
             "the holiday party is on the twentieth",
             "who's organizing the holiday party this year?",
@@ -340,6 +408,27 @@ _HELDOUT = Templates(
         "a door closing": "Door",
     },
     watch_tasks=("Give me a shout when you hear {target}.",),
+    names=("Jen", "Chris", "Dad", "Rosa", "Omar", "Hannah", "Luke", "babe", "Mum", "Ivy"),
+    person_questions=(
+        "did you lock the back door",
+        "can you grab the mail",
+        "can I borrow the car tonight",
+        "where are the spare batteries",
+        "what time is the party",
+        "did the package arrive",
+        "are you hungry",
+        "can you walk the dog later",
+        "is it your turn to cook",
+        "have you finished with the laptop",
+        "do you know where the scissors are",
+    ),
+    name_mentions=(
+        "{name}, can you come here?",
+        "is {name} joining the call?",
+        "{name}, your package arrived.",
+        "where did {name} go?",
+        "{name} said she'd be late.",
+    ),
 )
 
 TEMPLATES: Mapping[str, Templates] = {"train": _TRAIN, "heldout": _HELDOUT}

@@ -69,7 +69,7 @@ class FasterWhisperPerceiver(StreamingAsrPerceiver):
         vad_threshold: float = 0.5,
         min_speech: float = 0.25,
         min_silence: float = 0.4,
-        speech_pad: float = 0.2,
+        speech_pad: float = 0.5,
         offload: bool = True,
         clock: Clock | None = None,
     ) -> None:

@@ -103,7 +103,7 @@ class WhisperPerceiver(StreamingAsrPerceiver):
         streaming: StreamingConfig | None = None,
         vad: bool = True,
         min_silence: float = 0.4,
-        speech_pad: float = 0.2,
+        speech_pad: float = 0.5,
         offload: bool = True,
         clock: Clock | None = None,
     ) -> None:

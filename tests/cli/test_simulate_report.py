@@ -69,6 +69,8 @@ def test_compute_unaware_flag_and_barge_in(tmp_path: Path) -> None:
         (["--cost", "perceiver.speed=2"], "KIND.FIELD=SECONDS"),
         (["--cost", "perceiver.fixed=x"], "not a number"),
         (["--fault", "perceiver"], "COMPONENT:KIND"),
+        (["--fault", "perceiver:raise:a-b"], "could not convert"),
+        (["--fault", "perceiver:explode"], "Fault.kind must be one of"),
         (["--decider", "nope"], "unknown decider 'nope'"),
     ],
 )

@@ -6,7 +6,7 @@ import pytest
 
 from audiointeract.errors import BackendUnavailable, ConfigurationError, ModelNotFoundError
 from audiointeract.events import StandingTask, TranscriptUpdate
-from audiointeract.policies import SemanticPolicy
+from audiointeract.policies import SemanticPolicy, default_policy
 from audiointeract.policies._embeddings import MiniLMEncoder
 
 pytestmark = pytest.mark.anyio
@@ -111,3 +111,19 @@ async def test_missing_sentence_transformers_names_the_extra(tl, monkeypatch) ->
     policy = SemanticPolicy(TASKS, offload=False)  # constructing is cheap; the model loads at first use
     with pytest.raises(BackendUnavailable, match="audiointeract\\[default\\]"):
         await policy.decide(tl.context(2.0), [said(0.0, 2.0, "The budget is gone.")])
+
+
+@pytest.mark.slow
+async def test_default_policy_with_semantic_serves_the_other_standing_tasks(tl) -> None:
+    pytest.importorskip("sentence_transformers")
+    tasks = [
+        StandingTask(name="answer", instruction="Answer questions addressed to you."),
+        StandingTask(name="topic", instruction="Tell me if anyone mentions the holiday party."),
+    ]
+    script = [
+        *tl.speech(0.5, 2.5, "The holiday party is on the twentieth."),
+        *tl.speech(5.0, 6.5, "I love this song."),
+        *tl.speech(9.0, 10.4, "What's the weather tomorrow?"),
+    ]
+    trace = await tl.run(default_policy(semantic=True, offload=False), script, 13.0, tasks=tasks)
+    assert [(d.heard_until, d.task) for d in tl.acted(trace)] == [(2.8, "topic"), (10.8, "answer")]

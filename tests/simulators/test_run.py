@@ -114,13 +114,23 @@ def test_hang_past_timeout_becomes_backend_timeout() -> None:
     assert failed.error_type == "BackendTimeout"
 
 
-@pytest.mark.parametrize("component", ["perceiver", "decider", "responder"])
-def test_garbage_is_reported_as_contract_violation(component: str) -> None:
-    plan = FaultPlan(faults=[Fault(component=component, kind="garbage", start=0.0, end=2.5)])
+@pytest.mark.parametrize(
+    ("component", "end", "kinds"),
+    [
+        ("perceiver", 2.5, {"ContractViolation", "ConfigurationError"}),  # unheard audio / non-perception; NaN score
+        ("decider", 2.5, {"ContractViolation", "ConfigurationError"}),  # non-Decision / unheard evidence; NaN score
+        ("responder", 11.0, {"ContractViolation", "AudioFormatError"}),  # non-delta after empty text; NaN audio
+    ],
+)
+def test_garbage_is_reported_not_passed_on(component: str, end: float, kinds: set[str]) -> None:
+    plan = FaultPlan(faults=[Fault(component=component, kind="garbage", start=0.0, end=end)])
     trace = run_simulation(scene(), faults=plan).trace
     errors = [e for e in trace.of_type(BackendErrorEvent) if e.component == component]
-    assert errors
-    assert {e.error_type for e in errors} == {"ContractViolation"}
+    assert {e.error_type for e in errors} == kinds
+    assert all(not e.retryable for e in errors)
+    for record in trace:
+        if hasattr(record.event, "span_end") and hasattr(record.event, "emitted_at"):
+            assert record.event.span_end <= record.heard
 
 
 def test_slow_span_delays_decisions_only_inside_it() -> None:

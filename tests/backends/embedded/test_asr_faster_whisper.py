@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 
 import jiwer
 import numpy as np
 import pytest
 from whisper_normalizer.english import EnglishTextNormalizer
 
-from audiointeract.audio import AudioFormat, FloatArray, resample
+from audiointeract.audio import AudioChunk, AudioFormat, FloatArray, resample
 from audiointeract.backends.embedded.asr import FasterWhisperPerceiver, load_faster_whisper
 from audiointeract.backends.mock import ScriptedDecider, ScriptedResponder
 from audiointeract.config import Pacing, SessionConfig
@@ -115,7 +116,7 @@ async def test_real_non_speech_recording_gives_no_transcript(model: object) -> N
     ("rate", "stereo", "int16", "chunk_seconds", "session_rate"),
     [(8000, False, True, 0.1, 16000), (44100, True, False, 2.0, 16000), (48000, False, True, 0.4, 8000)],
 )
-async def test_input_formats_and_chunk_sizes(
+async def test_input_formats_and_chunk_sizes(  # noqa: PLR0917 - one parameter per format axis
     model: object, rate: int, stereo: bool, int16: bool, chunk_seconds: float, session_rate: int
 ) -> None:
     native, native_rate = BANK.load(PROMPT)  # an 8 kHz studio prompt
@@ -174,8 +175,6 @@ async def test_silence_only_and_wrong_rate_without_resampling_give_empty_results
 
 @pytest.mark.anyio
 async def test_nan_chunk_is_rejected_by_the_perceiver(model: object) -> None:
-    from audiointeract.audio import AudioChunk
-
     bad = silence(0.4)
     bad[10] = np.inf
     with pytest.raises(AudioFormatError, match="NaN or infinite"):
@@ -191,10 +190,8 @@ async def test_faster_whisper_perceiver_conforms(model: object) -> None:
 
 
 def test_missing_and_broken_checkpoints_are_clear_errors(tmp_path: object) -> None:
-    from pathlib import Path
-
     folder = Path(str(tmp_path))
-    with pytest.raises(ModelNotFoundError, match="model.bin"):
+    with pytest.raises(ModelNotFoundError, match=r"model\.bin"):
         load_faster_whisper(folder / "nowhere")
     (folder / "model.bin").write_bytes(b"not a model")
     with pytest.raises(CheckpointError, match="faster-whisper"):

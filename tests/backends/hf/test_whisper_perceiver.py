@@ -99,7 +99,7 @@ def test_tokens_are_grouped_into_timed_words(random_checkpoint: Path) -> None:
 
 
 def test_missing_path_and_wrong_architecture_are_clear_errors(tmp_path: Path) -> None:
-    with pytest.raises(ModelNotFoundError, match="config.json"):
+    with pytest.raises(ModelNotFoundError, match=r"config\.json"):
         WhisperPerceiver(tmp_path / "absent")
     bert = tmp_path / "bert"
     BertModel(BertConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)).save_pretrained(bert)
