@@ -26,16 +26,19 @@ import json
 import os
 import platform
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import anyio
 import attrs
 import numpy as np
+import torch
 
 from audiointeract import Pacing, Session, SessionConfig
 from audiointeract.audio import FloatArray, resample
+from audiointeract.backends.speech import make_synthesizer
 from audiointeract.events import (
     Action,
     Decision,
@@ -84,6 +87,7 @@ INTERRUPTERS = (
 )
 GAP = 1.0
 NO_REPLY_TIMEOUT = 8.0
+AUDIO_TIMEOUT = 20.0
 BARGE_DELAY = 0.8
 
 
@@ -112,8 +116,6 @@ def utterance(label: str, kind: str, samples: FloatArray, rate: int) -> Utteranc
 
 
 async def synthesise(text: str, voice: str) -> Utterance:
-    from audiointeract.backends.speech import make_synthesizer
-
     synth = make_synthesizer(voice, offload=False)
     blocks = [block async for block in synth.synthesize(text)]
     return utterance(text, f"synth-{synth.name}", np.concatenate([b.samples for b in blocks]), blocks[0].sample_rate)
@@ -175,38 +177,43 @@ class User(AudioSource, Observer):
             self.samples_out += block.size
             yield block, RATE
 
-    async def _silence_while(self, condition: Any) -> AsyncIterator[tuple[object, int]]:
+    async def _silence_while(self, condition: Callable[[], bool]) -> AsyncIterator[tuple[object, int]]:
         silence = np.zeros(BLOCK, np.float32)
         while condition():
             self.samples_out += BLOCK
             yield silence, RATE
 
+    def _before_barge_in(self, seen: int, deadline: float) -> bool:
+        """Still waiting to speak over the reply: its first audio plus BARGE_DELAY (or give up at deadline)."""
+        playing = self.replies_seen > seen and self.first_audio_at is not None
+        return self.now < deadline and not (playing and self.now >= (self.first_audio_at or 0.0) + BARGE_DELAY)
+
+    def _awaiting_reply(self, seen: int, deadline: float) -> bool:
+        """A reply is in flight, or none has started yet and the deadline has not passed."""
+        return self.reply_active or (self.replies_seen == seen and self.now < deadline)
+
+    def _pausing(self) -> bool:
+        return self.reply_active or self.now < self.reply_ended_at + GAP
+
     async def blocks(self) -> AsyncIterator[tuple[object, int]]:
         async for block in self._silence_while(lambda: self.now < 1.0):
             yield block
         for turn in self.turns:
-            # pause GAP seconds after the last reply ended, with no reply in flight
-            async for block in self._silence_while(lambda: self.reply_active or self.now < self.reply_ended_at + GAP):
+            async for block in self._silence_while(self._pausing):
                 yield block
             turn.start = self.now
             turn.speech_end = turn.start + turn.utterance.speech_end
             seen = self.replies_seen
             async for block in self._say(turn.utterance.samples):
                 yield block
-            deadline = self.now + NO_REPLY_TIMEOUT
             if turn.barge_in is not None:
-                def waiting_for_audio() -> bool:
-                    started = self.replies_seen > seen and self.first_audio_at is not None
-                    return self.now < deadline and not (started and self.now >= self.first_audio_at + BARGE_DELAY)
-                async for block in self._silence_while(waiting_for_audio):
+                async for block in self._silence_while(partial(self._before_barge_in, seen, self.now + AUDIO_TIMEOUT)):
                     yield block
-                if self.reply_active:
+                if self.reply_active and self.first_audio_at is not None:
                     turn.barge_start = self.now + turn.barge_in.speech_start
                     async for block in self._say(turn.barge_in.samples):
                         yield block
-            async for block in self._silence_while(
-                lambda: (self.replies_seen == seen and self.now < deadline) or self.reply_active
-            ):
+            async for block in self._silence_while(partial(self._awaiting_reply, seen, self.now + NO_REPLY_TIMEOUT)):
                 yield block
             turn.end = self.now
         async for block in self._silence_while(lambda: self.reply_active):
@@ -287,8 +294,6 @@ class StatsTap(Observer):
 def machine(threads: int) -> dict[str, Any]:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    import torch
-
     return {"platform": platform.platform(), "python": platform.python_version(), "cpu": cpu,
             "cpus_visible": len(os.sched_getaffinity(0)), "torch": torch.__version__, "torch_threads": threads,
             "load_average_at_start": os.getloadavg()}
@@ -308,8 +313,8 @@ def table(summary: dict[str, Any]) -> str:
     lines = [f"{'metric':<44} {'n':>3} {'p50':>8} {'p95':>8} {'max':>8}  target", "-" * 84]
     for key, label, target in names:
         row = summary[key]
-        cell = (lambda v: f"{v:8.3f}" if v is not None else f"{'-':>8}")
-        lines.append(f"{label:<44} {row['n']:>3} {cell(row['p50'])} {cell(row['p95'])} {cell(row['max'])}  {target or ''}")
+        cells = " ".join(f"{row[k]:8.3f}" if row[k] is not None else f"{'-':>8}" for k in ("p50", "p95", "max"))
+        lines.append(f"{label:<44} {row['n']:>3} {cells}  {target or ''}")
     return "\n".join(lines)
 
 
@@ -351,8 +356,6 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "respond.json")
     args = parser.parse_args()
-    import torch
-
     torch.set_num_threads(args.threads)
     description = machine(args.threads)
     result = anyio.run(run, args)

@@ -5,7 +5,18 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["CompositePolicy", "EndpointingPolicy", "KeywordPolicy", "LearnedDecider", "RateControlled", "SemanticPolicy", "SoundEventPolicy", "default_policy"]
+__all__ = [
+    "BackchannelPolicy",
+    "CompositePolicy",
+    "EndpointingPolicy",
+    "InterruptPolicy",
+    "KeywordPolicy",
+    "LearnedDecider",
+    "RateControlled",
+    "SemanticPolicy",
+    "SoundEventPolicy",
+    "default_policy",
+]
 
 # public name -> module that defines it; imported on first access so this package stays cheap
 _LAZY = {
@@ -17,6 +28,8 @@ _LAZY = {
     "RateControlled": "audiointeract.policies.rate",
     "default_policy": "audiointeract.policies.default",
     "LearnedDecider": "audiointeract.policies.learned",
+    "InterruptPolicy": "audiointeract.policies.barge_in",
+    "BackchannelPolicy": "audiointeract.policies.backchannel",
 }
 
 

@@ -28,7 +28,7 @@ class KeywordPolicy(Decider):
 
     def __init__(
         self,
-        keywords: str | Iterable[str] = ("assistant",),
+        keywords: str | Iterable[str] = ("assistant", "computer"),
         *,
         task: str | None = None,
         task_for: Mapping[str, str] | None = None,

@@ -35,6 +35,10 @@ _INTERRUPT = OUTPUTS.index("interrupt")
 class LearnedDecider(Decider):
     """RESPOND for the standing task whose probability passes the threshold; INTERRUPT on barge-in.
 
+    While the agent speaks, a task passing the threshold interrupts the reply (the
+    RESPOND follows at the next decision point), and so does user speech the model
+    reads as barge-in.
+
     ``threshold`` / ``interrupt_threshold`` override the checkpoint's (picked on
     validation episodes); ``barge_in=False`` never interrupts. ``offload`` runs the
     model in a worker thread (turn it off on virtual time).
@@ -82,23 +86,22 @@ class LearnedDecider(Decider):
         else:
             probs = self._step(context, perceptions)
         evidence = tuple(p for p in perceptions if isinstance(p, TranscriptUpdate | SoundEvent | SpeechActivity))
-        interrupt = float(probs[:, _INTERRUPT].max())
-        if context.agent_speaking:
-            if self._barge_in and interrupt >= self._interrupt:
-                return Decision(
-                    action=Action.INTERRUPT,
-                    score=interrupt,
-                    evidence=evidence[-3:],
-                    reason=f"barge-in (p={interrupt:.2f})",
-                )
-            return Decision.silent("agent speaking")
         ranked = sorted(range(len(context.tasks)), key=lambda i: (-probs[i, _RESPOND], -context.tasks[i].priority))
         best = ranked[0]
+        task = context.tasks[best]
         score = float(probs[best, _RESPOND])
+        if context.agent_speaking:
+            interrupt = float(probs[:, _INTERRUPT].max())
+            if self._barge_in and score >= self._threshold:
+                return Decision(action=Action.INTERRUPT, task=task.name, score=score, evidence=evidence[-3:],
+                                reason=f"new turn for task {task.name!r} (p={score:.2f}) while speaking")
+            if self._barge_in and interrupt >= self._interrupt:
+                return Decision(action=Action.INTERRUPT, score=interrupt, evidence=evidence[-3:],
+                                reason=f"barge-in (p={interrupt:.2f})")
+            return Decision.silent("agent speaking")
         if score < self._threshold:
             return Decision.silent(f"p={score:.2f} < {self._threshold:.2f}")
         self._features.note_response(context.heard_until)
-        task = context.tasks[best]
         return Decision(
             action=Action.RESPOND,
             task=task.name,

@@ -5,7 +5,9 @@ chunk. Features come from :class:`~audiointeract.training.features.StreamFeature
 driven exactly as the learned decider drives it at run time, with a *teacher* that
 responds inside each expected window (at its first chunk, or a chunk or two later, so
 the model also sees late states) and then speaks for a random time, so
-``agent_speaking`` and "already answered" states appear as they will in a session.
+``agent_speaking`` and "already answered" states appear as they will in a session. An
+expected window that opens while the agent speaks is still labelled: the learned
+decider then interrupts its own reply to take the new turn.
 
 Labels: ``respond`` is 1 on the chunks of an expected window from its first chunk up
 to the teacher's response (any of them is a right time; the timing tolerance), 0
@@ -120,7 +122,7 @@ def build_sequences(
             responded = False
             for number, e in enumerate(expectations):
                 first, answer_at = plan[number]
-                if number in done or step < first or agent:
+                if number in done or step < first:
                     continue
                 labels[task_index[e.task], step, 0] = 1.0
                 if step >= answer_at and not responded:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["EmbeddedPerceiver", "FasterWhisperPerceiver", "SileroVadPerceiver", "YamnetPerceiver"]
+__all__ = [
+    "EmbeddedPerceiver",
+    "FasterWhisperPerceiver",
+    "SileroVadPerceiver",
+    "YamnetPerceiver",
+]
 
 # public name -> module that defines it; imported on first access so this package stays cheap
 _LAZY = {

@@ -5,7 +5,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["AudioClassificationPerceiver", "AudioLMDecider", "AudioLMPerceiver", "TransformersResponder", "WhisperPerceiver", "default_responder"]
+__all__ = [
+    "AudioClassificationPerceiver",
+    "AudioLMDecider",
+    "AudioLMPerceiver",
+    "TransformersResponder",
+    "WhisperPerceiver",
+    "default_responder",
+]
 
 # public name -> module that defines it; imported on first access so this package stays cheap
 _LAZY = {

@@ -5,7 +5,12 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["AudioLMDecider", "ChatResponder", "ServerConfig", "TranscriptionPerceiver"]
+__all__ = [
+    "AudioLMDecider",
+    "ChatResponder",
+    "ServerConfig",
+    "TranscriptionPerceiver",
+]
 
 # public name -> module that defines it; imported on first access so this package stays cheap
 _LAZY = {
