@@ -4,8 +4,10 @@ A template is any callable ``(ResponseRequest) -> list[ChatMessage]``; responder
 as their ``prompt`` option, so an app replaces the wording without touching a backend.
 :class:`ChatPrompt` is the default:
 
-* **system**: the persona, then the standing task's instruction, then what triggered the
-  reply when it was not speech (a sound event);
+* **system**: the persona, then the instruction of the standing task the reply serves if
+  that task is proactive (or always, with ``all_tasks``), then what triggered the reply
+  when it was not speech (a sound event). Reactive tasks ("answer questions") are what the
+  assistant does anyway, and small models answer worse with the extra instruction;
 * **conversation**: the last ``history_turns`` turns of the conversation so far;
 * **last user message**: the user's latest turn; when there is none (a proactive reply,
   or speech without a transcript) the tail of the committed transcript, or a note of the
@@ -27,10 +29,7 @@ __all__ = ["DEFAULT_PERSONA", "ChatMessage", "ChatPrompt", "PromptTemplate", "de
 ChatMessage: TypeAlias = dict[str, str]
 PromptTemplate: TypeAlias = Callable[[ResponseRequest], list[ChatMessage]]
 
-DEFAULT_PERSONA = (
-    "You are a helpful voice assistant listening to a live audio stream. "
-    "Your words are spoken aloud: answer in one or two short, plain sentences, without lists or markup."
-)
+DEFAULT_PERSONA = "You are a helpful voice assistant. Answer in one short sentence."
 
 
 def describe_trigger(trigger: Perception | None) -> str:
@@ -54,11 +53,13 @@ class ChatPrompt:
     """Earlier turns of the conversation to include (0: only the latest user turn)."""
     transcript_chars: int = attrs.field(default=400, validator=_non_negative)
     """How much of the transcript's tail stands in for the user turn when there is none."""
+    all_tasks: bool = False
+    """Add the task instruction for reactive tasks too (proactive ones always get it)."""
 
     def __call__(self, request: ResponseRequest) -> list[ChatMessage]:
         """The chat messages for ``request``."""
         system = [self.persona]
-        if request.task is not None:
+        if request.task is not None and (request.task.proactive or self.all_tasks):
             system.append(f"Your task: {request.task.instruction}")
         if note := describe_trigger(request.trigger):
             system.append(note)

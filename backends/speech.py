@@ -184,6 +184,11 @@ class EspeakSynthesizer(Synthesizer):
         if not 0 <= pitch <= 99:
             raise ConfigurationError(f"pitch must be in [0, 99], got {pitch}")
         self.executable = _espeak_executable(executable)
+        check = subprocess.run(  # noqa: S603 - a fixed argument list, no shell
+            [self.executable, "-q", "-v", voice, ""], capture_output=True, text=True, timeout=30, check=False
+        )
+        if check.returncode != 0:
+            raise ConfigurationError(f"espeak-ng cannot use voice {voice!r}: {check.stderr.strip()}")
         self._command = [self.executable, "--stdout", "-b", "1", "-v", voice, "-s", str(words_per_minute),
                          "-p", str(pitch)]
 
@@ -194,8 +199,11 @@ class EspeakSynthesizer(Synthesizer):
         try:
             assert process.stdin is not None
             assert process.stdout is not None
-            await process.stdin.send(text.encode())
-            await process.stdin.aclose()
+            try:
+                await process.stdin.send(text.encode())
+                await process.stdin.aclose()
+            except (anyio.BrokenResourceError, OSError) as exc:
+                raise BackendError(f"espeak-ng stopped reading its input: {exc}", retryable=True) from exc
             header: tuple[int, int] | None = None
             pending = b""
             async for block in process.stdout:

@@ -44,6 +44,7 @@ __all__ = [
 ASR_SAMPLE_RATE = 16000
 _SENTENCE_END = re.compile(r"[.?!]$")
 _KEY = re.compile(r"[^\w']+")
+_HYPHEN_PIECE = re.compile(r" -(?=\w)")
 _OVERLAP_NGRAM = 5
 
 Transcriber = Callable[[FloatArray, str], Sequence[Word]]
@@ -77,6 +78,8 @@ class StreamingConfig:
     """Past this length the buffer is cut at the last committed sentence end."""
     max_buffer: float = attrs.field(default=20.0, validator=_positive)
     """Past this length the buffer is cut at the last committed word, or everything is committed."""
+    min_context: float = attrs.field(default=2.0, validator=attrs.validators.ge(0.0))
+    """Hypotheses of a shorter buffer are only tentative: Whisper guesses the first words of short audio."""
     prompt_chars: int = attrs.field(default=200, validator=attrs.validators.ge(0))
     """Committed text cut from the buffer (this utterance) is passed as the decoder prompt."""
 
@@ -101,7 +104,8 @@ def _key(text: str) -> str:
 
 
 def _text(words: Sequence[Word]) -> str:
-    return " ".join(word.text for word in words)
+    """Words joined by spaces; a piece split off at a hyphen ("open" "-source") is re-attached."""
+    return _HYPHEN_PIECE.sub("-", " ".join(word.text for word in words))
 
 
 class LocalAgreement:
@@ -121,6 +125,7 @@ class LocalAgreement:
         self._new_samples = 0
         self._committed: list[Word] = []  # committed words still inside the buffer
         self._previous: list[Word] = []  # uncommitted tail of the last hypothesis
+        self._previous_counts = False  # whether that hypothesis had enough context to agree with
         self._last_committed_end = 0.0
         self._prompt = ""
 
@@ -186,6 +191,7 @@ class LocalAgreement:
         self._new_samples = 0
         self._committed = []
         self._previous = []
+        self._previous_counts = False
         self._prompt = ""
 
     # ------------------------------------------------------------------ internals
@@ -215,11 +221,13 @@ class LocalAgreement:
         return words
 
     def _agree(self, hypothesis: list[Word]) -> list[Word]:
+        counts = self.buffer_seconds >= self.config.min_context
         agreed = 0
-        for new, old in zip(hypothesis, self._previous, strict=False):
+        for new, old in zip(hypothesis, self._previous if counts and self._previous_counts else (), strict=False):
             if _key(new.text) != _key(old.text):
                 break
             agreed += 1
+        self._previous_counts = counts
         committed = hypothesis[:agreed]
         self._previous = hypothesis[agreed:]
         if committed:
@@ -260,7 +268,12 @@ class LocalAgreement:
 
 @attrs.frozen(kw_only=True)
 class AsrStatistics:
-    """Counters of a streaming ASR perceiver; ``compute_seconds`` is measured on its clock."""
+    """Counters of a streaming ASR perceiver; times are measured on its clock.
+
+    ``lag`` is how far the last result trailed a live stream: clock time since the first
+    chunk minus stream time heard (0 when keeping up, and always 0 for audio fed faster
+    than real time); ``max_lag`` is its largest value.
+    """
 
     audio_seconds: float
     speech_seconds: float
@@ -268,6 +281,8 @@ class AsrStatistics:
     compute_seconds: float
     buffer_seconds: float
     max_buffer_seconds: float
+    lag: float
+    max_lag: float
 
     @property
     def real_time_factor(self) -> float:
@@ -322,6 +337,9 @@ class StreamingAsrPerceiver(Perceiver):
         self._decodes = 0
         self._compute = 0.0
         self._max_buffer = 0.0
+        self._origin: float | None = None
+        self._lag = 0.0
+        self._max_lag = 0.0
 
     @property
     def cadence(self) -> float:
@@ -337,10 +355,17 @@ class StreamingAsrPerceiver(Perceiver):
             compute_seconds=self._compute,
             buffer_seconds=self._policy.buffer_seconds,
             max_buffer_seconds=self._max_buffer,
+            lag=self._lag,
+            max_lag=self._max_lag,
         )
 
     async def perceive(self, chunk: AudioChunk) -> Sequence[Perception]:
-        return await self._run(self._step, to_asr_rate(chunk), chunk.start_time, chunk.end_time)
+        if self._origin is None:
+            self._origin = self._clock.now() - chunk.end_time
+        out = await self._run(self._step, to_asr_rate(chunk), chunk.start_time, chunk.end_time)
+        self._lag = max(0.0, self._clock.now() - self._origin - chunk.end_time)
+        self._max_lag = max(self._max_lag, self._lag)
+        return out
 
     async def finish(self) -> Sequence[Perception]:
         return await self._run(self._end_of_stream)
@@ -352,6 +377,7 @@ class StreamingAsrPerceiver(Perceiver):
         self._recent = np.zeros(0, dtype=np.float32)
         self._in_speech = False
         self._last_tentative = ""
+        self._origin = None
 
     # ------------------------------------------------------------------ blocking part
 

@@ -267,14 +267,6 @@ def main() -> None:
             every_chunk = FasterWhisperPerceiver(model=model, offload=False, decode_every=0.0)
             rows.append(streaming("embedded", every_chunk, clips, chunks[0]))
         print(table(rows), flush=True)
-    if "hf" in backends:
-        with tempfile.TemporaryDirectory() as folder:
-            hf = WhisperPerceiver(convert_ct2_whisper(folder), offload=False, decode_every=args.decode_every,
-                                  threads=args.hf_threads)
-        hf_clips = clips[:: args.hf_every]
-        rows.append(offline("hf", hf._transcribe, hf_clips))  # noqa: SLF001
-        rows += [streaming("hf", hf, hf_clips, chunk) for chunk in chunks]
-        print(table(rows), flush=True)
     long_result = None
     if minutes > 0:
         fw = FasterWhisperPerceiver(model=model, offload=False, decode_every=args.decode_every)
@@ -285,6 +277,14 @@ def main() -> None:
         for q, quarter in enumerate(long_result["quarters"]):
             print(f"  quarter {q + 1}: lag p50 {quarter['lag_p50_s']:.2f} s, max {quarter['lag_max_s']:.2f} s, "
                   f"RSS {quarter['rss_mb_max']:.0f} MB")
+    if "hf" in backends:
+        with tempfile.TemporaryDirectory() as folder:
+            hf = WhisperPerceiver(convert_ct2_whisper(folder), offload=False, decode_every=args.decode_every,
+                                  threads=args.hf_threads)
+        hf_clips = clips[:: args.hf_every]
+        rows.append(offline("hf", hf._transcribe, hf_clips))  # noqa: SLF001
+        rows += [streaming("hf", hf, hf_clips, chunk) for chunk in chunks]
+        print(table(rows), flush=True)
     info["load_average_end"] = os.getloadavg()
     info["peak_rss_mb"] = peak_rss_mb()
     result = {"machine": info, "settings": {"clips": len(clips), "asterisk_every": every, "chunks": chunks,

@@ -34,6 +34,7 @@ from typing import Any
 import anyio
 import attrs
 import numpy as np
+import numpy.typing as npt
 import torch
 
 from audiointeract import Pacing, Session, SessionConfig
@@ -171,13 +172,13 @@ class User(AudioSource, Observer):
     def now(self) -> float:
         return self.samples_out / RATE
 
-    async def _say(self, samples: FloatArray) -> AsyncIterator[tuple[object, int]]:
+    async def _say(self, samples: FloatArray) -> AsyncIterator[tuple[npt.ArrayLike, int]]:
         for offset in range(0, samples.size, BLOCK):
             block = samples[offset : offset + BLOCK]
             self.samples_out += block.size
             yield block, RATE
 
-    async def _silence_while(self, condition: Callable[[], bool]) -> AsyncIterator[tuple[object, int]]:
+    async def _silence_while(self, condition: Callable[[], bool]) -> AsyncIterator[tuple[npt.ArrayLike, int]]:
         silence = np.zeros(BLOCK, np.float32)
         while condition():
             self.samples_out += BLOCK
@@ -195,7 +196,7 @@ class User(AudioSource, Observer):
     def _pausing(self) -> bool:
         return self.reply_active or self.now < self.reply_ended_at + GAP
 
-    async def blocks(self) -> AsyncIterator[tuple[object, int]]:
+    async def blocks(self) -> AsyncIterator[tuple[npt.ArrayLike, int]]:
         async for block in self._silence_while(lambda: self.now < 1.0):
             yield block
         for turn in self.turns:

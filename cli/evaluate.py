@@ -85,11 +85,11 @@ def _table(results: dict[str, dict[str, Any]], majority: float) -> str:
 )
 @click.option(
     "--real",
-    "real_dir",
+    "real_dirs",
+    multiple=True,
     type=click.Path(file_okay=False, path_type=Path),
-    default=_DEFAULT_REAL,
-    show_default=True,
-    help="Folder of scene files; those built only from real recordings form set b.",
+    help="Folder of scene files (repeatable); those built only from real recordings form set b. "
+    "Default: the packaged real-recording scenes and ./examples/scenes.",
 )
 @click.option("--seed", type=int, default=None, help="Seed of the held-out scenes (default: a fixed one).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write results as JSON.")
@@ -97,7 +97,7 @@ def evaluate(
     policies: tuple[str, ...],
     events_path: Path | None,
     scenes: int,
-    real_dir: Path,
+    real_dirs: tuple[Path, ...],
     seed: int | None,
     json_path: Path | None,
 ) -> None:
@@ -110,7 +110,7 @@ def evaluate(
     import torch
 
     from audiointeract.errors import AudioInteractError
-    from audiointeract.training import EVENTS_FILE
+    from audiointeract.training import EVENTS_FILE, REAL_SCENES
     from audiointeract.training.evaluation import (
         HELDOUT_SEED,
         RULE_POLICIES,
@@ -129,7 +129,8 @@ def evaluate(
         vocabulary = load_events(EVENTS_FILE)
         events = load_event_file(events_path) if events_path else [e for e in vocabulary if e.split == "test"]
         set_a = heldout_scenes(scenes, events=vocabulary, seed=HELDOUT_SEED if seed is None else seed)
-        set_b = real_scenes(real_dir) if real_dir.is_dir() else []
+        folders = real_dirs or (REAL_SCENES, _DEFAULT_REAL)
+        set_b = [scene for folder in folders if folder.is_dir() for scene in real_scenes(folder)]
         results: dict[str, dict[str, Any]] = {}
         for name in names:
             click.echo(f"evaluating {name} ...", err=True)

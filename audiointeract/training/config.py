@@ -37,6 +37,7 @@ class TrainConfig:
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
     embedding_noise: float = 0.0
+    prototypes: bool = True
     max_pos_weight: float = 20.0
     threads: int = 1
 
@@ -75,9 +76,7 @@ def load_config(path: str | Path, *, output: str | Path | None = None) -> TrainC
         raise ConfigurationError(f"{file} is not valid TOML: {exc}") from exc
     base = file.resolve().parent
     try:
-        raw: dict[str, Any] = {
-            k: tuple(v) if isinstance(v, list) else v for k, v in _section(data, "episodes").items()
-        }
+        raw: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in _section(data, "episodes").items()}
         episodes = EpisodeConfig(**raw)
         features = FeatureSpec(**_section(data, "features"))
         model = ModelShape(**_section(data, "model"))

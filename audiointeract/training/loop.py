@@ -20,13 +20,14 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from audiointeract.errors import CheckpointError
+from audiointeract.simulators.scene import Scene, Speech
 from audiointeract.training.checkpoint import save_checkpoint
 from audiointeract.training.config import TrainConfig
 from audiointeract.training.dataset import Sequences, build_sequences
 from audiointeract.training.embedding import CachedEmbedder, make_embedder
 from audiointeract.training.episodes import generate_episodes
 from audiointeract.training.model import OUTPUTS, DecisionNet
-from audiointeract.training.vocabulary import load_events
+from audiointeract.training.vocabulary import LabelledEvent, decisive_labels, load_events
 
 __all__ = ["TrainResult", "pick_threshold", "train"]
 
@@ -58,6 +59,7 @@ def _loss(
     rows: np.ndarray[Any, Any],
     table: torch.Tensor,
     pos_weight: torch.Tensor,
+    *,
     noise: float = 0.0,
 ) -> torch.Tensor:
     x = _inputs(seqs, rows, table)
@@ -156,7 +158,25 @@ def _load_resume(
     return int(meta["epoch"]), list(meta["losses"]), list(meta["val_losses"])
 
 
-def _datasets(config: TrainConfig, embedder: CachedEmbedder) -> tuple[Sequences, Sequences]:
+def _prototypes(scenes: list[Scene], events: list[LabelledEvent], embedder: CachedEmbedder) -> dict[str, torch.Tensor]:
+    """The prototype memory: labelled sound descriptions (and decisive labels) and training utterances."""
+    decisive = decisive_labels(events)
+    sounds: dict[str, set[str]] = {"sound_respond": set(), "sound_ignore": set()}
+    for event in events:
+        key = "sound_respond" if event.respond else "sound_ignore"
+        sounds[key].add(event.description)
+        if event.audioset_label in decisive:
+            sounds[key].add(str(event.audioset_label))
+    texts: dict[str, set[str]] = {"text_respond": set(), "text_ignore": set()}
+    for scene in scenes:
+        for segment in scene.segments:
+            if isinstance(segment, Speech):
+                asked = any(e.task == "answer" for e in segment.expects)
+                texts["text_respond" if asked else "text_ignore"].add(segment.text)
+    return {name: torch.from_numpy(embedder.embed(sorted(rows))) for name, rows in {**sounds, **texts}.items()}
+
+
+def _datasets(config: TrainConfig, embedder: CachedEmbedder) -> tuple[Sequences, Sequences, dict[str, torch.Tensor]]:
     events = load_events(config.events, split="train")
     train_scenes = generate_episodes(
         config.train_episodes, seed=config.seed, family="train", events=events, config=config.episodes
@@ -172,7 +192,8 @@ def _datasets(config: TrainConfig, embedder: CachedEmbedder) -> tuple[Sequences,
     val_seqs = build_sequences(
         val_scenes, spec=config.features, embedder=embedder, chunk=config.chunk, seed=config.seed + 1
     )
-    return train_seqs, val_seqs
+    prototypes = _prototypes(train_scenes, events, embedder) if config.prototypes else {}
+    return train_seqs, val_seqs, prototypes
 
 
 def train(
@@ -190,8 +211,9 @@ def train(
     torch.use_deterministic_algorithms(mode=True)
     torch.manual_seed(config.seed)
     emb = embedder or make_embedder(config.features.embedder, config.features.embed_dim)
-    train_seqs, val_seqs = _datasets(config, emb)
-    net = DecisionNet(config.features, config.model)
+    train_seqs, val_seqs, prototypes = _datasets(config, emb)
+    shape = attrs.evolve(config.model, prototypes={name: int(rows.shape[0]) for name, rows in prototypes.items()})
+    net = DecisionNet(config.features, shape, prototypes)
     optimizer = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     positives = (train_seqs.labels * train_seqs.mask[..., None]).sum(axis=(0, 1))
     negatives = train_seqs.mask.sum() - positives
@@ -214,7 +236,7 @@ def train(
         for number in range(batches):
             rows = np.sort(order[number * config.batch_size : (number + 1) * config.batch_size])
             optimizer.zero_grad()
-            loss = _loss(net, train_seqs, rows, train_table, pos_weight, config.embedding_noise)
+            loss = _loss(net, train_seqs, rows, train_table, pos_weight, noise=config.embedding_noise)
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
             optimizer.step()

@@ -101,14 +101,8 @@ class FasterWhisperPerceiver(StreamingAsrPerceiver):
         for segment in segments:
             for word in segment.words or ():
                 start = max(0.0, float(word.start))
-                end = max(start, float(word.end))
-                probability = float(np.clip(word.probability, 0.0, 1.0))
-                if words and not word.word.startswith(" "):  # a piece split off a word ("ill" "-disposed")
-                    last = words[-1]
-                    words[-1] = Word(text=last.text + word.word, start=last.start, end=max(last.end, end),
-                                     probability=min(last.probability, probability))
-                else:
-                    words.append(Word(text=word.word, start=start, end=end, probability=probability))
+                words.append(Word(text=word.word, start=start, end=max(start, float(word.end)),
+                                  probability=float(np.clip(word.probability, 0.0, 1.0))))
         return words
 
     async def aclose(self) -> None:

@@ -20,7 +20,7 @@ def default_responder(
     *,
     voice: str = "auto",
     max_new_tokens: int = 48,
-    repetition_penalty: float = 1.1,
+    repetition_penalty: float = 1.0,
     cache_dir: str | os.PathLike[str] | None = None,
     prompt: PromptTemplate | None = None,
     piece_seconds: float = 0.1,

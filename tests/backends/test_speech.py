@@ -115,6 +115,8 @@ def test_espeak_missing_program_fails_at_construction(monkeypatch: pytest.Monkey
         EspeakSynthesizer()
     with pytest.raises(ConfigurationError, match="words_per_minute"):
         EspeakSynthesizer(words_per_minute=10, executable="espeak-ng")
+    with pytest.raises(ConfigurationError, match="cannot use voice 'zzqx'"):
+        EspeakSynthesizer(voice="zzqx", executable="espeak-ng")
 
 
 def test_make_synthesizer_by_name() -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import anyio
 import numpy as np
+import numpy.typing as npt
 import pytest
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
@@ -70,7 +71,7 @@ def _tokenizer() -> PreTrainedTokenizerFast:
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     core.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     core.decoder = decoders.WordPiece(prefix="##")
-    tokenizer = PreTrainedTokenizerFast(
+    tokenizer = PreTrainedTokenizerFast(  # type: ignore[no-untyped-call]
         tokenizer_object=core, unk_token="<unk>", pad_token="<pad>", eos_token="<|im_end|>", bos_token="<|im_start|>"
     )
     tokenizer.chat_template = CHAT_TEMPLATE
@@ -338,7 +339,7 @@ def test_registry_builds_it_by_name(tiny_lm: Path) -> None:
 class Silence(AudioSource):
     """Endless silence in 0.1 s blocks; the test stops the session when the reply has ended."""
 
-    async def blocks(self) -> AsyncIterator[tuple[object, int]]:
+    async def blocks(self) -> AsyncIterator[tuple[npt.ArrayLike, int]]:
         while True:
             yield np.zeros(1600, dtype=np.float32), 16000
 
