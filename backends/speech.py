@@ -6,7 +6,8 @@ a sentence is complete, synthesises it and yields its audio as short
 session plays each piece at its play time, so an INTERRUPT silences the reply within one
 piece. The first piece of each sentence carries the sentence's text. The first sentence
 may end at a clause mark (``, ; :``) once it has ``first_clause_words`` words, which gets
-audio out sooner.
+audio out sooner. With ``max_sentences`` the reply ends after that many sentences: the
+wrapped responder is closed, which stops an LM's generation.
 
 Synthesizers:
 
@@ -65,7 +66,7 @@ __all__ = [
 ESPEAK_ENV = "AUDIOINTERACT_ESPEAK"
 """Environment variable naming the espeak-ng executable (default: ``espeak-ng`` on PATH)."""
 
-_SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*\s+|\s*\n\s*")
+_SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*\s+|\s*\n\s*|(?<=[^\W\d_]{3})[.!?…]+[\"')\]]*$")
 _CLAUSE_END = re.compile(r"[,;:]\s+")
 _MARKUP = re.compile(r"[*_#`~>|]+")
 _SPACES = re.compile(r"\s+")
@@ -80,7 +81,9 @@ def speakable(text: str) -> str:
 class SentenceSplitter:
     """Cuts streamed text into sentences as soon as each one is complete.
 
-    A sentence ends at ``. ! ?`` (or ``…``) followed by whitespace, or at a line break. Until the first
+    A sentence ends at ``. ! ?`` (or ``…``) followed by whitespace, or at a line break; at
+    the end of the text so far, the mark ends a sentence at once when it follows a word
+    of three or more letters ("Paris."), not a number ("3." may go on as "3.5"). Until the first
     segment is out, a clause mark (``, ; :``) also ends one once it holds at least
     ``first_clause_words`` words (0: never).
     """
@@ -91,6 +94,8 @@ class SentenceSplitter:
         self._clause_words = first_clause_words
         self._buffer = ""
         self._emitted = False
+        self.sentences = 0
+        """Segments so far that ended a sentence (not at a clause mark)."""
 
     def push(self, text: str) -> list[str]:
         """Add streamed text; return the segments it completed."""
@@ -103,21 +108,24 @@ class SentenceSplitter:
     def flush(self) -> list[str]:
         """The rest of the text as a last segment (if it has any words)."""
         rest, self._buffer = self._buffer.strip(), ""
+        self.sentences += bool(rest)
         return [rest] if rest else []
 
     def _next(self) -> str | None:
         match = _SENTENCE_END.search(self._buffer)
+        sentence = match is not None
         if not self._emitted and self._clause_words:
             for clause in _CLAUSE_END.finditer(self._buffer):
                 if match is not None and clause.start() >= match.start():
                     break
                 if len(self._buffer[: clause.start()].split()) >= self._clause_words:
-                    match = clause
+                    match, sentence = clause, False
                     break
         if match is None:
             return None
         segment, self._buffer = self._buffer[: match.end()].strip(), self._buffer[match.end() :]
         self._emitted = True
+        self.sentences += sentence
         return segment
 
 
@@ -256,11 +264,14 @@ class PiperSynthesizer(Synthesizer):
         for path in (model, config):
             if not path.is_file():
                 raise ModelNotFoundError(f"no piper voice file at {path}")
+        self._config = SynthesisConfig(length_scale=length_scale)
         try:
             self._voice: Any = PiperVoice.load(model, config_path=config)
+            # one short sentence now, so the first reply does not pay onnxruntime's first-run setup
+            for _ in self._voice.synthesize("Hello.", self._config):
+                pass
         except Exception as exc:
             raise CheckpointError(f"cannot load the piper voice {model}: {exc}") from exc
-        self._config = SynthesisConfig(length_scale=length_scale)
         self._offload = offload
         self.sample_rate = int(self._voice.config.sample_rate)
 
@@ -331,8 +342,11 @@ class SpeechResponder(Responder):
         *,
         piece_seconds: float = 0.1,
         first_clause_words: int = 4,
+        max_sentences: int | None = None,
         clock: Clock | None = None,
     ) -> None:
+        if max_sentences is not None and max_sentences < 1:
+            raise ConfigurationError(f"max_sentences must be >= 1 (or None), got {max_sentences}")
         if not 0.01 <= piece_seconds <= 2.0:
             raise ConfigurationError(f"piece_seconds must be in [0.01, 2], got {piece_seconds}")
         if first_clause_words < 0:
@@ -342,6 +356,7 @@ class SpeechResponder(Responder):
         self.name = f"{inner.name}+{synthesizer.name}"
         self._piece_seconds = piece_seconds
         self._clause_words = first_clause_words
+        self._max_sentences = max_sentences
         self._clock = clock or LoopClock()
         self.last_statistics: SpeechStatistics | None = None
 
@@ -374,7 +389,11 @@ class SpeechResponder(Responder):
     async def _text_and_segments(
         self, request: ResponseRequest, progress: _Progress
     ) -> AsyncGenerator[ResponseDelta | str, None]:
-        """The inner responder's deltas, each followed by the sentences (str) it completed."""
+        """The inner responder's deltas, each followed by the sentences (str) it completed.
+
+        Once ``max_sentences`` sentences are out, the inner responder is closed (which stops
+        an LM's generation) and the reply ends there.
+        """
         splitter = SentenceSplitter(first_clause_words=self._clause_words)
         async with contextlib.aclosing(self.inner.respond(request)) as deltas:  # type: ignore[type-var]
             async for delta in deltas:
@@ -384,6 +403,8 @@ class SpeechResponder(Responder):
                         progress.first_text = self._clock.now() - progress.started
                     for segment in splitter.push(delta.text):
                         yield segment
+                        if self._max_sentences is not None and splitter.sentences >= self._max_sentences:
+                            return
         for segment in splitter.flush():
             yield segment
 

@@ -230,9 +230,9 @@ def percentiles(values: list[float]) -> dict[str, Any]:
 
 
 def analyse(turns: list[Turn], events: list[tuple[float, Event]], stats: dict[int, Any]) -> dict[str, Any]:
-    rows: dict[str, list[float]] = {k: [] for k in ("decision", "first_token", "first_audio", "tokens_per_second",
-                                                   "model_ttft", "barge_detect", "cancel_carried_out",
-                                                   "audio_stopped")}
+    rows: dict[str, list[float]] = {k: [] for k in ("decision", "first_token", "first_audio", "reply_first_audio",
+                                                   "tokens_per_second", "model_ttft", "barge_detect",
+                                                   "cancel_carried_out", "audio_stopped")}
     per_turn = []
     for turn in turns:
         window = [(at, e) for at, e in events if turn.start <= at < (turn.end or float("inf"))]
@@ -250,6 +250,7 @@ def analyse(turns: list[Turn], events: list[tuple[float, Event]], stats: dict[in
                 record["first_token"] = text[0] - turn.speech_end
             if audio:
                 record["first_audio"] = audio[0].play_at - turn.speech_end
+                record["reply_first_audio"] = audio[0].play_at - respond.decided_at
             if rid is not None and rid in stats:
                 record["tokens_per_second"] = stats[rid].tokens_per_second
                 record["model_ttft"] = stats[rid].time_to_first_token
@@ -265,7 +266,8 @@ def analyse(turns: list[Turn], events: list[tuple[float, Event]], stats: dict[in
                         audio_stopped=max(0.0, scheduled_end - interrupt.decided_at),
                     )
         for key, values in rows.items():
-            if record.get(key) is not None and (turn.barge_in is None or key not in ("first_token", "first_audio")):
+            skip = turn.barge_in is not None and key in ("first_token", "first_audio", "reply_first_audio")
+            if record.get(key) is not None and not skip:
                 values.append(float(record[key]))
         per_turn.append(record)
     return {"summary": {key: percentiles(values) for key, values in rows.items()}, "turns": per_turn}
@@ -305,6 +307,7 @@ def table(summary: dict[str, Any]) -> str:
         ("decision", "end of speech -> RESPOND decision (s)", None),
         ("first_token", "end of speech -> first reply token (s)", None),
         ("first_audio", "end of speech -> first reply audio (s)", "p50 <= 1.2"),
+        ("reply_first_audio", "RESPOND decision -> first reply audio (s)", None),
         ("model_ttft", "responder call -> first token (s)", None),
         ("tokens_per_second", "reply decode rate (tokens/s)", None),
         ("barge_detect", "interrupter speech start -> INTERRUPT (s)", None),

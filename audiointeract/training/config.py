@@ -11,7 +11,7 @@ import attrs
 from audiointeract.errors import ConfigurationError
 from audiointeract.training.episodes import EpisodeConfig
 from audiointeract.training.features import FeatureSpec
-from audiointeract.training.model import ModelShape
+from audiointeract.training.model import PROTOTYPES, ModelShape
 
 __all__ = ["TrainConfig", "load_config"]
 
@@ -37,7 +37,9 @@ class TrainConfig:
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
     embedding_noise: float = 0.0
-    prototypes: bool = True
+    threshold_slack: float = 0.0
+    prototypes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    """Prototype sets to build (names from :data:`~audiointeract.training.model.PROTOTYPES`)."""
     max_pos_weight: float = 20.0
     threads: int = 1
 
@@ -46,6 +48,8 @@ class TrainConfig:
             raise ConfigurationError("train_episodes, val_episodes, epochs and batch_size must be >= 1")
         if not (0.1 <= self.chunk <= 2.0):
             raise ConfigurationError(f"chunk must lie in [0.1, 2] s, got {self.chunk}")
+        if set(self.prototypes) - set(PROTOTYPES):
+            raise ConfigurationError(f"prototypes must be among {list(PROTOTYPES)}, got {list(self.prototypes)}")
         if self.learning_rate <= 0 or self.threads < 1:
             raise ConfigurationError("learning_rate must be > 0 and threads >= 1")
 

@@ -22,7 +22,7 @@ from audiointeract.training.embedding import CachedEmbedder, Matrix
 
 __all__ = ["BLOCKS", "FEATURE_VERSION", "SCALARS", "FeatureSpec", "StepFeatures", "StreamFeatures"]
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 SCALARS: tuple[str, ...] = (
     "user_speaking",
     "speech_ended",
@@ -35,7 +35,47 @@ SCALARS: tuple[str, ...] = (
     "text_task_cosine",
     "sound_task_cosine",
     "task_proactive",
+    "ends_incomplete",
+    "ends_question",
 )
+INCOMPLETE_ENDINGS = frozenset(
+    {
+        "to",
+        "on",
+        "for",
+        "and",
+        "or",
+        "but",
+        "the",
+        "a",
+        "an",
+        "of",
+        "at",
+        "with",
+        "from",
+        "in",
+        "into",
+        "that",
+        "be",
+        "is",
+        "are",
+        "was",
+        "my",
+        "your",
+        "our",
+        "their",
+        "his",
+        "her",
+        "about",
+        "than",
+        "if",
+        "because",
+        "so",
+        "as",
+        "by",
+    }
+)
+"""Closed-class words that rarely end a finished turn ("remind me to call ... my mother")."""
 BLOCKS: tuple[str, ...] = ("text", "sound", "task")
 
 
@@ -188,11 +228,16 @@ class StreamFeatures:
             since,
             score,
         ]
+        last = self._words[-1].lower() if self._words else ""
+        ending = [
+            float(last.strip(".,!?;:'\"") in INCOMPLETE_ENDINGS and last[-1:] not in ".?!"),
+            float(last.endswith("?")),
+        ]
         instructions = tuple(task.instruction for task in tasks)
         task_rows = self.embedder.embed(instructions)
         scalars = np.asarray(
             [
-                [*common, float(text @ row), float(sound @ row), float(task.proactive)]
+                [*common, float(text @ row), float(sound @ row), float(task.proactive), *ending]
                 for task, row in zip(tasks, task_rows, strict=True)
             ],
             dtype=np.float32,

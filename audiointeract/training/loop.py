@@ -112,13 +112,18 @@ def _event_f1(
 
 
 def pick_threshold(
-    probs: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], mask: np.ndarray[Any, Any]
+    probs: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], mask: np.ndarray[Any, Any], *, slack: float = 0.0
 ) -> tuple[float, float]:
-    """The decision threshold with the best event-level F1 on validation sequences, and that F1."""
-    grid = [round(x, 2) for x in np.arange(0.1, 0.96, 0.05)]
+    """The decision threshold for event-level F1 on validation sequences, and its F1.
+
+    The lowest threshold whose F1 is within ``slack`` of the best: validation episodes
+    share the training templates, so their scores are optimistic, and new phrasings
+    score lower; a lower threshold keeps more of them.
+    """
+    grid = [round(float(x), 2) for x in np.arange(0.1, 0.96, 0.05)]
     scores = [(_event_f1(probs, labels, mask, th), th) for th in grid]
-    best = max(scores, key=lambda s: (s[0], s[1]))
-    return float(best[1]), float(best[0])
+    best = max(f1 for f1, _ in scores)
+    return min((th, f1) for f1, th in scores if f1 >= best - slack)
 
 
 def _save_resume(
@@ -192,7 +197,8 @@ def _datasets(config: TrainConfig, embedder: CachedEmbedder) -> tuple[Sequences,
     val_seqs = build_sequences(
         val_scenes, spec=config.features, embedder=embedder, chunk=config.chunk, seed=config.seed + 1
     )
-    prototypes = _prototypes(train_scenes, events, embedder) if config.prototypes else {}
+    built = _prototypes(train_scenes, events, embedder) if config.prototypes else {}
+    prototypes = {name: rows for name, rows in built.items() if name in config.prototypes}
     return train_seqs, val_seqs, prototypes
 
 
@@ -253,7 +259,9 @@ def train(
     probs = _probabilities(net, val_seqs, val_table, config.batch_size)
     thresholds, f1 = {}, {}
     for k, name in enumerate(OUTPUTS):
-        thresholds[name], f1[name] = pick_threshold(probs[..., k], val_seqs.labels[..., k], val_seqs.mask)
+        thresholds[name], f1[name] = pick_threshold(
+            probs[..., k], val_seqs.labels[..., k], val_seqs.mask, slack=config.threshold_slack
+        )
     meta = {"train": config.to_dict(), "losses": losses, "val_losses": val_losses, "val_event_f1": f1}
     folder = save_checkpoint(config.output, net, thresholds=thresholds, meta=meta)
     shutil.rmtree(resume_dir, ignore_errors=True)

@@ -18,7 +18,7 @@ import onnxruntime
 
 from audiointeract.audio import AudioChunk, FloatArray
 from audiointeract.backends.streaming_asr import to_asr_rate
-from audiointeract.errors import BackendUnavailable, ConfigurationError, ModelNotFoundError
+from audiointeract.errors import BackendUnavailable, CheckpointError, ConfigurationError, ModelNotFoundError
 from audiointeract.events import Perception, SpeechActivity
 from audiointeract.interfaces import Perceiver
 
@@ -71,8 +71,11 @@ class SileroVad:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(str(path), sess_options=options,
-                                                     providers=["CPUExecutionProvider"])
+        try:
+            self._session = onnxruntime.InferenceSession(str(path), sess_options=options,
+                                                         providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime's own error types: a file that is not a valid model
+            raise CheckpointError(f"cannot load {str(path)!r} as the silero VAD ONNX model: {exc}") from exc
         self.threshold = threshold
         self._low = threshold - 0.15
         self._min_speech = min_speech

@@ -24,6 +24,7 @@ def default_responder(
     cache_dir: str | os.PathLike[str] | None = None,
     prompt: PromptTemplate | None = None,
     piece_seconds: float = 0.1,
+    max_sentences: int | None = 2,
     offload: bool = True,
     clock: Clock | None = None,
     **voice_options: Any,
@@ -32,7 +33,8 @@ def default_responder(
 
     ``voice`` is ``auto`` (piper if the ``tts`` extra is installed, else espeak-ng),
     ``piper``, ``espeak-ng``, or ``none`` for text only; ``voice_options`` go to the
-    synthesizer. The first call builds the safetensors cache in ``cache_dir`` (default:
+    synthesizer; ``max_sentences`` ends spoken replies after that many sentences (SmolLM2
+    tends to repeat itself). The first call builds the safetensors cache in ``cache_dir`` (default:
     ``$AUDIOINTERACT_CACHE`` or ``~/.cache/audiointeract``), which takes ~30 s once.
     """
     synthesizer = None if voice == "none" else make_synthesizer(voice, offload=offload, **voice_options)
@@ -47,4 +49,4 @@ def default_responder(
     )
     if synthesizer is None:
         return model
-    return SpeechResponder(model, synthesizer, piece_seconds=piece_seconds, clock=clock)
+    return SpeechResponder(model, synthesizer, piece_seconds=piece_seconds, max_sentences=max_sentences, clock=clock)

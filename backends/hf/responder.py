@@ -1,8 +1,8 @@
 """A responder over any Hugging Face causal LM checkpoint that has a chat template.
 
 The prompt comes from a replaceable template (:mod:`audiointeract.backends.prompting`).
-``model.generate`` runs in a dedicated thread with a streamer that hands each decoded
-word to the event loop as a :class:`~audiointeract.events.TextDelta`; a stopping
+``model.generate`` runs in a dedicated thread with a streamer that hands the text of
+each generated token to the event loop as a :class:`~audiointeract.events.TextDelta`; a stopping
 criterion watches a cancel flag, so cancelling the reply stops generation within one
 token step and the thread is joined before ``respond`` returns. Time to first token and
 tokens/s of the last reply are kept in :attr:`TransformersResponder.last_statistics`.
@@ -41,8 +41,9 @@ from audiointeract.interfaces import Responder
 
 try:
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GenerationConfig, TextStreamer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GenerationConfig
     from transformers.generation.stopping_criteria import StoppingCriteria, StoppingCriteriaList
+    from transformers.generation.streamers import BaseStreamer
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 except ImportError as _exc:  # pragma: no cover - exercised only without the extra
     raise BackendUnavailable("responder 'transformers'", "transformers", _exc.name or "transformers") from _exc
@@ -85,32 +86,38 @@ class _StopOnEvent(StoppingCriteria):
         return torch.full((input_ids.shape[0],), self._event.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
-class _PieceStreamer(TextStreamer):
-    """Emits one :class:`_Piece` per generated token step: its token count and any finished words."""
+class _PieceStreamer(BaseStreamer):
+    """Emits one :class:`_Piece` per generated token: its count and the text it completed.
+
+    Text goes out as soon as it decodes to whole characters (a byte-level token may end
+    mid-character), not only at word boundaries, so sentence ends are seen at once.
+    """
 
     def __init__(self, tokenizer: Any, emit: Callable[[_Piece], None]) -> None:
-        super().__init__(tokenizer, skip_prompt=True, skip_special_tokens=True)
+        self._tokenizer = tokenizer
         self._emit = emit
-        self._text: list[str] = []
+        self._tokens: list[int] = []
+        self._printed = ""
+        self._prompt = True
 
     def put(self, value: torch.Tensor) -> None:
-        if self.next_tokens_are_prompt:
-            self.next_tokens_are_prompt = False
+        if self._prompt:
+            self._prompt = False
             self._emit(_Piece(prompt_tokens=int(value.shape[-1])))
             return
-        super().put(value)  # type: ignore[no-untyped-call]
-        self._emit(_Piece(text="".join(self._text), tokens=int(value.numel())))
-        self._text.clear()
+        self._tokens.extend(int(token) for token in value.reshape(-1).tolist())
+        self._emit(_Piece(text=self._new_text(final=False), tokens=int(value.numel())))
 
     def end(self) -> None:
-        super().end()  # type: ignore[no-untyped-call]
-        if self._text:
-            self._emit(_Piece(text="".join(self._text)))
-            self._text.clear()
+        if text := self._new_text(final=True):
+            self._emit(_Piece(text=text))
 
-    def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
-        if text:
-            self._text.append(text)
+    def _new_text(self, *, final: bool) -> str:
+        text = self._tokenizer.decode(self._tokens, skip_special_tokens=True)
+        if not text.startswith(self._printed) or (text.endswith("\ufffd") and not final):
+            return ""  # an unfinished character, or decoding revised earlier text: wait for more tokens
+        new, self._printed = text[len(self._printed) :], text
+        return str(new)
 
 
 def _check_positive(name: str, value: float) -> None:

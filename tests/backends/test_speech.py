@@ -64,6 +64,14 @@ def test_splitter_emits_each_sentence_when_it_is_complete() -> None:
     assert splitter.flush() == []
 
 
+def test_splitter_ends_a_sentence_at_once_after_a_word_but_waits_after_a_number() -> None:
+    splitter = SentenceSplitter()
+    assert splitter.push("The capital is Paris.") == ["The capital is Paris."]
+    assert splitter.push(" It costs 3.") == []
+    assert splitter.push("5 euros. Ok.") == ["It costs 3.5 euros."]
+    assert splitter.push(" Bye") == ["Ok."]
+
+
 def test_splitter_cuts_the_first_segment_at_a_clause_once_it_is_long_enough() -> None:
     splitter = SentenceSplitter(first_clause_words=4)
     assert splitter.push("Well, that is ") == []
@@ -199,6 +207,28 @@ async def test_closing_the_speech_responder_mid_sentence_stops_everything() -> N
     assert worker_threads() == []
 
 
+@pytest.mark.anyio
+async def test_max_sentences_ends_the_reply_and_closes_the_inner_responder() -> None:
+    inner = ScriptedResponder("One two three. Four five six. Seven eight nine.", tokens_per_second=50)
+    responder = SpeechResponder(inner, EspeakSynthesizer(), max_sentences=2, first_clause_words=0)
+    deltas = [delta async for delta in responder.respond(request())]
+    text = "".join(d.text for d in deltas if isinstance(d, TextDelta))
+    assert text == "One two three. Four five six."
+    assert [d.text for d in deltas if isinstance(d, AudioDelta) and d.text] == ["One two three.", "Four five six."]
+    assert responder.last_statistics is not None
+    assert not responder.last_statistics.stopped_early
+
+
+def test_splitter_counts_sentences_not_clauses() -> None:
+    splitter = SentenceSplitter(first_clause_words=2)
+    assert splitter.push("Well, you see, it is late. Go") == ["Well, you see,", "it is late."]
+    assert splitter.sentences == 1
+    assert splitter.flush() == ["Go"]
+    assert splitter.sentences == 2
+
+
 def test_speech_responder_validates_options() -> None:
     with pytest.raises(ConfigurationError, match="piece_seconds"):
         SpeechResponder(ScriptedResponder(), EspeakSynthesizer(), piece_seconds=0)
+    with pytest.raises(ConfigurationError, match="max_sentences"):
+        SpeechResponder(ScriptedResponder(), EspeakSynthesizer(), max_sentences=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,7 +11,7 @@ from audiointeract.audio import AudioFormat, FloatArray, resample
 from audiointeract.backends.embedded.vad import SileroVad, SileroVadPerceiver
 from audiointeract.backends.mock import ScriptedDecider, ScriptedResponder
 from audiointeract.config import SessionConfig
-from audiointeract.errors import ConfigurationError, ModelNotFoundError
+from audiointeract.errors import CheckpointError, ConfigurationError, ModelNotFoundError
 from audiointeract.events import BackendErrorEvent, SpeechActivity
 from audiointeract.session import Session
 from audiointeract.simulators.clips import default_bank
@@ -145,9 +147,12 @@ async def test_silero_perceiver_conforms() -> None:
     assert [p.speaking for p in found if isinstance(p, SpeechActivity)] == [True, False]
 
 
-def test_bad_options_and_missing_model_are_clear_errors(tmp_path: object) -> None:
+def test_bad_options_and_missing_model_are_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError, match="does not exist"):
-        SileroVad(model_path="/nonexistent/silero.onnx")
+        SileroVad(model_path=tmp_path / "silero.onnx")
+    (tmp_path / "silero.onnx").write_bytes(b"not onnx")
+    with pytest.raises(CheckpointError, match="silero VAD ONNX"):
+        SileroVad(model_path=tmp_path / "silero.onnx")
     with pytest.raises(ConfigurationError, match="threshold"):
         SileroVad(threshold=1.5)
     with pytest.raises(ConfigurationError, match="min_silence"):
