@@ -4,9 +4,10 @@
 a sentence is complete, synthesises it and yields its audio as short
 :class:`~audiointeract.events.AudioDelta` pieces (``piece_seconds``, default 0.1 s). The
 session plays each piece at its play time, so an INTERRUPT silences the reply within one
-piece. The first piece of each sentence carries the sentence's text. The first sentence
-may end at a clause mark (``, ; :``) once it has ``first_clause_words`` words, which gets
-audio out sooner. With ``max_sentences`` the reply ends after that many sentences: the
+piece. The first piece of each segment carries the segment's text. Long sentences are cut
+at clause marks or after ``max_words`` words (see :class:`SentenceSplitter`), which gets
+the first audio out sooner and keeps each synthesis call (which a cancel must wait for)
+short. With ``max_sentences`` the reply ends after that many sentences: the
 wrapped responder is closed, which stops an LM's generation.
 
 Synthesizers:
@@ -68,6 +69,7 @@ ESPEAK_ENV = "AUDIOINTERACT_ESPEAK"
 
 _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*\s+|\s*\n\s*|(?<=[^\W\d_]{3})[.!?…]+[\"')\]]*$")
 _CLAUSE_END = re.compile(r"[,;:]\s+")
+_WORD = re.compile(r"\S+(?=\s)")
 _MARKUP = re.compile(r"[*_#`~>|]+")
 _SPACES = re.compile(r"\s+")
 
@@ -79,23 +81,29 @@ def speakable(text: str) -> str:
 
 
 class SentenceSplitter:
-    """Cuts streamed text into sentences as soon as each one is complete.
+    """Cuts streamed text into speakable segments as soon as each one is complete.
 
     A sentence ends at ``. ! ?`` (or ``…``) followed by whitespace, or at a line break; at
     the end of the text so far, the mark ends a sentence at once when it follows a word
-    of three or more letters ("Paris."), not a number ("3." may go on as "3.5"). Until the first
-    segment is out, a clause mark (``, ; :``) also ends one once it holds at least
-    ``first_clause_words`` words (0: never).
+    of three or more letters ("Paris."), not a number ("3." may go on as "3.5"). Shorter
+    segments keep the first audio early and each synthesis call short: a clause mark
+    (``, ; :``) also ends a segment that holds ``first_clause_words`` words (the first
+    segment) or ``clause_words`` words (later ones), and a segment of ``max_words`` words
+    with no mark is cut at the word boundary. 0 turns a rule off.
     """
 
-    def __init__(self, *, first_clause_words: int = 0) -> None:
-        if first_clause_words < 0:
-            raise ConfigurationError(f"first_clause_words must be >= 0, got {first_clause_words}")
-        self._clause_words = first_clause_words
+    def __init__(self, *, first_clause_words: int = 0, clause_words: int = 0, max_words: int = 0) -> None:
+        for name, value in (("first_clause_words", first_clause_words), ("clause_words", clause_words),
+                            ("max_words", max_words)):
+            if value < 0:
+                raise ConfigurationError(f"{name} must be >= 0, got {value}")
+        self._first_clause_words = first_clause_words
+        self._clause_words = clause_words
+        self._max_words = max_words
         self._buffer = ""
         self._emitted = False
         self.sentences = 0
-        """Segments so far that ended a sentence (not at a clause mark)."""
+        """Segments so far that ended a sentence (not at a clause mark or the word limit)."""
 
     def push(self, text: str) -> list[str]:
         """Add streamed text; return the segments it completed."""
@@ -113,17 +121,23 @@ class SentenceSplitter:
 
     def _next(self) -> str | None:
         match = _SENTENCE_END.search(self._buffer)
+        end = match.end() if match is not None else None
         sentence = match is not None
-        if not self._emitted and self._clause_words:
+        clause_words = self._clause_words if self._emitted else self._first_clause_words
+        if clause_words:
             for clause in _CLAUSE_END.finditer(self._buffer):
-                if match is not None and clause.start() >= match.start():
+                if end is not None and clause.start() >= end:
                     break
-                if len(self._buffer[: clause.start()].split()) >= self._clause_words:
-                    match, sentence = clause, False
+                if len(self._buffer[: clause.start()].split()) >= clause_words:
+                    end, sentence = clause.end(), False
                     break
-        if match is None:
+        if self._max_words:
+            words = list(_WORD.finditer(self._buffer))
+            if len(words) >= self._max_words and (end is None or words[self._max_words - 1].end() < end):
+                end, sentence = words[self._max_words - 1].end(), False
+        if end is None:
             return None
-        segment, self._buffer = self._buffer[: match.end()].strip(), self._buffer[match.end() :]
+        segment, self._buffer = self._buffer[:end].strip(), self._buffer[end:]
         self._emitted = True
         self.sentences += sentence
         return segment
@@ -342,6 +356,8 @@ class SpeechResponder(Responder):
         *,
         piece_seconds: float = 0.1,
         first_clause_words: int = 4,
+        clause_words: int = 10,
+        max_words: int = 16,
         max_sentences: int | None = None,
         clock: Clock | None = None,
     ) -> None:
@@ -349,13 +365,13 @@ class SpeechResponder(Responder):
             raise ConfigurationError(f"max_sentences must be >= 1 (or None), got {max_sentences}")
         if not 0.01 <= piece_seconds <= 2.0:
             raise ConfigurationError(f"piece_seconds must be in [0.01, 2], got {piece_seconds}")
-        if first_clause_words < 0:
-            raise ConfigurationError(f"first_clause_words must be >= 0, got {first_clause_words}")
+        self._splitting = {"first_clause_words": first_clause_words, "clause_words": clause_words,
+                           "max_words": max_words}
+        SentenceSplitter(**self._splitting)  # check the options now, not at the first reply
         self.inner = inner
         self.synthesizer = synthesizer
         self.name = f"{inner.name}+{synthesizer.name}"
         self._piece_seconds = piece_seconds
-        self._clause_words = first_clause_words
         self._max_sentences = max_sentences
         self._clock = clock or LoopClock()
         self.last_statistics: SpeechStatistics | None = None
@@ -389,23 +405,29 @@ class SpeechResponder(Responder):
     async def _text_and_segments(
         self, request: ResponseRequest, progress: _Progress
     ) -> AsyncGenerator[ResponseDelta | str, None]:
-        """The inner responder's deltas, each followed by the sentences (str) it completed.
+        """The inner responder's deltas, each followed by the segments (str) it completed.
 
-        Once ``max_sentences`` sentences are out, the inner responder is closed (which stops
-        an LM's generation) and the reply ends there.
+        Once ``max_sentences`` sentences are complete, the inner responder is closed (which
+        stops an LM's generation) before the last ones are spoken, and the reply ends there.
         """
-        splitter = SentenceSplitter(first_clause_words=self._clause_words)
+        splitter = SentenceSplitter(**self._splitting)
+        last: list[str] = []
         async with contextlib.aclosing(self.inner.respond(request)) as deltas:  # type: ignore[type-var]
             async for delta in deltas:
                 yield delta
-                if isinstance(delta, TextDelta):
-                    if progress.first_text is None:
-                        progress.first_text = self._clock.now() - progress.started
-                    for segment in splitter.push(delta.text):
-                        yield segment
-                        if self._max_sentences is not None and splitter.sentences >= self._max_sentences:
-                            return
-        for segment in splitter.flush():
+                if not isinstance(delta, TextDelta):
+                    continue
+                if progress.first_text is None:
+                    progress.first_text = self._clock.now() - progress.started
+                segments = splitter.push(delta.text)
+                if self._max_sentences is not None and splitter.sentences >= self._max_sentences:
+                    last = segments
+                    break
+                for segment in segments:
+                    yield segment
+            else:
+                last = splitter.flush()
+        for segment in last:
             yield segment
 
     async def _speak(self, segment: str) -> AsyncGenerator[AudioDelta, None]:

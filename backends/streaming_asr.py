@@ -240,11 +240,14 @@ class LocalAgreement:
         cfg = self.config
         if seconds <= cfg.trim_after:
             return []
-        cut = next((w.end for w in reversed(self._committed) if _SENTENCE_END.search(w.text)), None)
+        # cut only where min_context of audio stays in the buffer, so the next decode has context
+        limit = self.buffer_end - cfg.min_context
+        kept = [w for w in self._committed if w.end <= limit]
+        cut = next((w.end for w in reversed(kept) if _SENTENCE_END.search(w.text)), None)
         forced: list[Word] = []
         if seconds > cfg.max_buffer:
-            if cut is None and self._committed:
-                cut = self._committed[-1].end
+            if cut is None and kept:
+                cut = kept[-1].end
             if cut is None:
                 # nothing agreed in a long buffer: commit the hypothesis rather than lose the audio
                 forced = self._previous

@@ -1,7 +1,7 @@
 """Reply latency of the embedded default: end of user speech -> decision -> first token -> first audio.
 
 usage: python benchmarks/respond.py [--turns 20] [--barge-ins 5] [--voice auto] [--threads 2]
-                                    [--out benchmarks/results/respond.json]
+                                    [--note TEXT] [--out benchmarks/results/respond.json]
 
 One real-time session with the registry defaults (``--perceiver/--decider/--responder``,
 default ``default``) listens to a simulated user. The user asks a question, waits until the
@@ -256,8 +256,9 @@ def analyse(turns: list[Turn], events: list[tuple[float, Event]], stats: dict[in
                 record["model_ttft"] = stats[rid].time_to_first_token
                 record["reply"] = stats[rid].text
             if turn.barge_in is not None:
-                interrupt = next((e for _, e in window if isinstance(e, Decision) and e.action is Action.INTERRUPT), None)
                 cancel = next((e for _, e in window if isinstance(e, ReplyCancelled) and e.reply_id == rid), None)
+                interrupt = next((e for _, e in window if isinstance(e, Decision) and cancel is not None
+                                  and e.id == cancel.decision_id), None)
                 if interrupt is not None and cancel is not None and interrupt.decided_at is not None:
                     scheduled_end = max((a.play_at + a.duration for a in audio), default=interrupt.decided_at)
                     record.update(
@@ -358,6 +359,7 @@ def main() -> None:
     parser.add_argument("--decider", default="default")
     parser.add_argument("--responder", default="default")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--note", default="", help="free text stored with the results (e.g. other load on the machine)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "respond.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

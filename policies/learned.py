@@ -93,11 +93,20 @@ class LearnedDecider(Decider):
         if context.agent_speaking:
             interrupt = float(probs[:, _INTERRUPT].max())
             if self._barge_in and score >= self._threshold:
-                return Decision(action=Action.INTERRUPT, task=task.name, score=score, evidence=evidence[-3:],
-                                reason=f"new turn for task {task.name!r} (p={score:.2f}) while speaking")
+                return Decision(
+                    action=Action.INTERRUPT,
+                    task=task.name,
+                    score=score,
+                    evidence=evidence[-3:],
+                    reason=f"new turn for task {task.name!r} (p={score:.2f}) while speaking",
+                )
             if self._barge_in and interrupt >= self._interrupt:
-                return Decision(action=Action.INTERRUPT, score=interrupt, evidence=evidence[-3:],
-                                reason=f"barge-in (p={interrupt:.2f})")
+                return Decision(
+                    action=Action.INTERRUPT,
+                    score=interrupt,
+                    evidence=evidence[-3:],
+                    reason=f"barge-in (p={interrupt:.2f})",
+                )
             return Decision.silent("agent speaking")
         if score < self._threshold:
             return Decision.silent(f"p={score:.2f} < {self._threshold:.2f}")

@@ -85,8 +85,8 @@ def load_config(path: str | Path, *, output: str | Path | None = None) -> TrainC
         features = FeatureSpec(**_section(data, "features"))
         model = ModelShape(**_section(data, "model"))
         train = _section(data, "train")
-        events = base / str(data.pop("events"))
-        out = Path(output) if output is not None else base / str(data.pop("output"))
+        events = (base / str(data.pop("events"))).resolve()
+        out = Path(output) if output is not None else (base / str(data.pop("output"))).resolve()
         data.pop("output", None)
         return TrainConfig(
             episodes=episodes, features=features, model=model, events=events, output=out, **data, **train

@@ -9,9 +9,10 @@ the model also sees late states) and then speaks for a random time, so
 expected window that opens while the agent speaks is still labelled: the learned
 decider then interrupts its own reply to take the new turn.
 
-Labels: ``respond`` is 1 on the chunks of an expected window from its first chunk up
-to the teacher's response (any of them is a right time; the timing tolerance), 0
-elsewhere; ``interrupt`` is 1 where speech starts while the agent is speaking.
+Labels: ``respond`` is 1 on the chunks of an expected window from the first chunk in
+which its evidence can have been perceived (a sound's first tagger frame, a sentence's
+commit) up to the teacher's response (any of them is a right time; the timing
+tolerance), 0 elsewhere; ``interrupt`` is 1 where speech starts while the agent is speaking.
 Embeddings are stored once per distinct text in a table; sequences hold indices.
 """
 
@@ -26,7 +27,7 @@ import numpy.typing as npt
 
 from audiointeract.events import Perception, SpeechActivity
 from audiointeract.simulators.oracle import oracle_perceptions
-from audiointeract.simulators.scene import Scene
+from audiointeract.simulators.scene import Scene, Segment, Sound
 from audiointeract.training.embedding import CachedEmbedder
 from audiointeract.training.features import FeatureSpec, StreamFeatures
 
@@ -47,6 +48,13 @@ def chunk_perceptions(perceptions: Sequence[Perception], chunk: float, count: in
         if index < count:
             out[index].append(p)
     return out
+
+
+def _evidence_time(segment: Segment, hop: float) -> float:
+    """When the first perception of ``segment`` is heard: speech is committed at its end, sound per hop."""
+    if isinstance(segment, Sound):
+        return min(segment.end, segment.start + hop)
+    return segment.end
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -95,7 +103,8 @@ def build_sequences(
         # the teacher's response chunk for each expectation: first chunk whose end is in the window, plus a delay
         plan: dict[int, tuple[int, int]] = {}
         for number, e in enumerate(expectations):
-            first = max(0, math.ceil(e.window_start / chunk - _EPS) - 1)
+            heard_at = max(e.window_start, _evidence_time(scene.segments[e.segment], hop))
+            first = max(0, math.ceil(heard_at / chunk - _EPS) - 1)
             last = max(first, math.floor(e.window_end / chunk + _EPS) - 1)
             delay = int(rng.choice(3, p=(0.7, 0.2, 0.1)))
             plan[number] = (first, min(last, first + delay))

@@ -112,18 +112,26 @@ def _event_f1(
 
 
 def pick_threshold(
-    probs: np.ndarray[Any, Any], labels: np.ndarray[Any, Any], mask: np.ndarray[Any, Any], *, slack: float = 0.0
+    probs: np.ndarray[Any, Any],
+    labels: np.ndarray[Any, Any],
+    mask: np.ndarray[Any, Any],
+    *,
+    slack: float = 0.0,
+    lowest: bool = True,
 ) -> tuple[float, float]:
-    """The decision threshold for event-level F1 on validation sequences, and its F1.
+    """A decision threshold for event-level F1 on validation sequences, and its F1.
 
-    The lowest threshold whose F1 is within ``slack`` of the best: validation episodes
-    share the training templates, so their scores are optimistic, and new phrasings
-    score lower; a lower threshold keeps more of them.
+    Among the thresholds whose F1 is within ``slack`` of the best, the lowest (or, with
+    ``lowest=False``, the highest). Validation episodes share the training templates,
+    so their scores are optimistic and new phrasings score lower: a lower ``respond``
+    threshold keeps more of them, while a higher ``interrupt`` threshold keeps replies
+    from being cut off by noise.
     """
     grid = [round(float(x), 2) for x in np.arange(0.1, 0.96, 0.05)]
     scores = [(_event_f1(probs, labels, mask, th), th) for th in grid]
     best = max(f1 for f1, _ in scores)
-    return min((th, f1) for f1, th in scores if f1 >= best - slack)
+    near = [(th, f1) for f1, th in scores if f1 >= best - slack]
+    return min(near) if lowest else max(near)
 
 
 def _save_resume(
@@ -260,7 +268,11 @@ def train(
     thresholds, f1 = {}, {}
     for k, name in enumerate(OUTPUTS):
         thresholds[name], f1[name] = pick_threshold(
-            probs[..., k], val_seqs.labels[..., k], val_seqs.mask, slack=config.threshold_slack
+            probs[..., k],
+            val_seqs.labels[..., k],
+            val_seqs.mask,
+            slack=config.threshold_slack if name == "respond" else 0.0,
+            lowest=name == "respond",
         )
     meta = {"train": config.to_dict(), "losses": losses, "val_losses": val_losses, "val_event_f1": f1}
     folder = save_checkpoint(config.output, net, thresholds=thresholds, meta=meta)

@@ -262,6 +262,10 @@ _TRAIN = Templates(
         "someone clapping": "Clapping",
         "the microwave": "Microwave oven",
         "footsteps": "Walk, footsteps",
+        "the blender": "Blender",
+        "someone typing": "Typing",
+        "a truck going by": "Truck",
+        "the alarm clock": "Alarm clock",
     },
     watch_tasks=(
         "Tell me when you hear {target}.",

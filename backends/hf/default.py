@@ -8,7 +8,7 @@ from typing import Any
 
 from audiointeract.backends.hf.responder import TransformersResponder
 from audiointeract.backends.hf.smollm2 import cached_checkpoint
-from audiointeract.backends.prompting import PromptTemplate
+from audiointeract.backends.prompting import ChatPrompt, PromptTemplate
 from audiointeract.backends.speech import SpeechResponder, make_synthesizer
 from audiointeract.clock import Clock
 from audiointeract.interfaces import Responder
@@ -34,14 +34,16 @@ def default_responder(
     ``voice`` is ``auto`` (piper if the ``tts`` extra is installed, else espeak-ng),
     ``piper``, ``espeak-ng``, or ``none`` for text only; ``voice_options`` go to the
     synthesizer; ``max_sentences`` ends spoken replies after that many sentences (SmolLM2
-    tends to repeat itself). The first call builds the safetensors cache in ``cache_dir`` (default:
-    ``$AUDIOINTERACT_CACHE`` or ``~/.cache/audiointeract``), which takes ~30 s once.
+    tends to repeat itself). The default prompt sends only the latest user turn: given the
+    conversation, SmolLM2-135M copies its earlier answers. The first call builds the
+    safetensors cache in ``cache_dir`` (default: ``$AUDIOINTERACT_CACHE`` or
+    ``~/.cache/audiointeract``), which takes ~30 s once.
     """
     synthesizer = None if voice == "none" else make_synthesizer(voice, offload=offload, **voice_options)
     checkpoint = cached_checkpoint(Path(cache_dir).expanduser() if cache_dir is not None else None)
     model = TransformersResponder(
         checkpoint,
-        prompt=prompt,
+        prompt=prompt or ChatPrompt(history_turns=0),
         max_new_tokens=max_new_tokens,
         repetition_penalty=repetition_penalty,
         offload=offload,

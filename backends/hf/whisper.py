@@ -31,6 +31,8 @@ from audiointeract.events import Word
 
 __all__ = ["WhisperPerceiver", "load_whisper_checkpoint"]
 
+_SECONDS_PER_CHAR = 0.07  # speaking rate for a one-word hypothesis (about 14 characters a second)
+
 
 def load_whisper_checkpoint(
     path: str | Path, *, device: str = "cpu"
@@ -172,11 +174,15 @@ class WhisperPerceiver(StreamingAsrPerceiver):
             else:
                 text, start, _ = groups[-1]
                 groups[-1] = (text + piece, start, index + 1)
+        groups = [group for group in groups if group[0].strip()]
+        timed = [(len(text.strip()), float(times[after]) - start)
+                 for text, start, after in groups if after < len(times)]
+        chars = sum(n for n, _ in timed)
+        per_char = sum(d for _, d in timed) / chars if chars else _SECONDS_PER_CHAR
         words: list[Word] = []
         for text, start, after in groups:
-            if not text.strip():
-                continue
-            end = float(times[after]) if after < len(times) else duration
+            # the last word has no next token to end it: give it its length at this hypothesis' speaking rate
+            end = float(times[after]) if after < len(times) else start + per_char * len(text.strip())
             begin = float(np.clip(start, 0.0, duration))
             words.append(Word(text=text, start=begin, end=float(np.clip(end, begin, duration))))
         return words

@@ -80,6 +80,15 @@ def test_splitter_cuts_the_first_segment_at_a_clause_once_it_is_long_enough() ->
     assert splitter.push("is yes. ") == ["and the answer, surely, is yes."]
 
 
+def test_splitter_cuts_long_sentences_at_clauses_and_at_the_word_limit() -> None:
+    splitter = SentenceSplitter(first_clause_words=3, clause_words=4, max_words=6)
+    assert splitter.push("Yes, I think so, because the weather, as you ") == ["Yes, I think so,"]
+    assert splitter.push("know, is warm. ") == ["because the weather, as you know,", "is warm."]
+    assert splitter.push("one two three four five six seven") == ["one two three four five six"]
+    assert splitter.sentences == 1
+    assert splitter.flush() == ["seven"]
+
+
 def test_splitter_keeps_closing_quotes_and_cuts_at_newlines() -> None:
     splitter = SentenceSplitter()
     assert splitter.push('He said "stop." Then\nleft') == ['He said "stop."', "Then"]
@@ -232,3 +241,5 @@ def test_speech_responder_validates_options() -> None:
         SpeechResponder(ScriptedResponder(), EspeakSynthesizer(), piece_seconds=0)
     with pytest.raises(ConfigurationError, match="max_sentences"):
         SpeechResponder(ScriptedResponder(), EspeakSynthesizer(), max_sentences=0)
+    with pytest.raises(ConfigurationError, match="max_words"):
+        SpeechResponder(ScriptedResponder(), EspeakSynthesizer(), max_words=-1)

@@ -86,7 +86,7 @@ async def test_real_speech_is_transcribed_through_the_session(model: object) -> 
     words = [w for u in updates for w in u.words]
     assert all(0 <= w.start <= w.end <= 0.7 + 7.1 + 0.5 for w in words[:5])
     delays = sorted(u.emitted_at - w.end for u in updates for w in u.words if u.emitted_at is not None)
-    assert delays[len(delays) // 2] <= 1.6  # median commit delay at the default 1 s cadence
+    assert delays[len(delays) // 2] <= 2.0  # median commit delay at the default 1 s cadence (about 1.6 s)
 
 
 @pytest.mark.anyio

@@ -96,6 +96,10 @@ def test_tokens_are_grouped_into_timed_words(random_checkpoint: Path) -> None:
     assert [(w.text.strip(), w.start, w.end) for w in words] == [
         ("And", 0.0, 0.5), ("Mr.", 0.5, 1.0), ("John", 1.0, 1.4), ("Dashwood", 1.4, 1.9)
     ]
+    # the last word ends at the hypothesis' speaking rate (1 s for 6 characters), not at the audio's end
+    words = perceiver._words(ids[:4], [0.0, 0.5, 0.8, 1.0], duration=8.0)
+    assert words[-1].text.strip() == "John"
+    assert words[-1].end == pytest.approx(1.0 + 4 * 1.0 / 6)
 
 
 def test_missing_path_and_wrong_architecture_are_clear_errors(tmp_path: Path) -> None:
