@@ -12,11 +12,12 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from audiointeract.errors import CheckpointError  # noqa: E402
-from audiointeract.simulators.scene import Speech  # noqa: E402
+from audiointeract.events import StandingTask  # noqa: E402
+from audiointeract.simulators.scene import Anchor, Expect, Scene, Sound, Speech  # noqa: E402
 from audiointeract.training import DEFAULT_CONFIG, EVENTS_FILE  # noqa: E402
 from audiointeract.training.checkpoint import load_checkpoint  # noqa: E402
 from audiointeract.training.config import TrainConfig, load_config  # noqa: E402
-from audiointeract.training.dataset import build_sequences  # noqa: E402
+from audiointeract.training.dataset import SOUND_HOPS, build_sequences  # noqa: E402
 from audiointeract.training.embedding import make_embedder  # noqa: E402
 from audiointeract.training.episodes import generate_episodes  # noqa: E402
 from audiointeract.training.features import FeatureSpec  # noqa: E402
@@ -110,3 +111,24 @@ def test_same_seed_same_weights_and_resume_matches(trained: tuple[TrainConfig, T
     resumed = train(resumed_config, resume=True)
     assert resumed.epochs_run < config.epochs
     assert (resumed.checkpoint / "model.safetensors").read_bytes() == reference
+
+
+def test_warning_labels_start_when_the_sound_can_be_heard() -> None:
+    scene = Scene(
+        segments=[
+            Sound(
+                start=2.0,
+                duration=3.0,
+                label="Smoke detector, smoke alarm",
+                expects=[Expect(task="safety", anchor=Anchor.ONSET, within=2.0)],
+            )
+        ],
+        tasks=[StandingTask(name="safety", instruction="Warn me about danger.", proactive=True)],
+    )
+    spec = FeatureSpec(embedder="hashing", embed_dim=16)
+    seqs = build_sequences([scene], spec=spec, embedder=make_embedder("hashing", 16), chunk=0.4, seed=0)
+    positive = np.flatnonzero(seqs.labels[0, :, 0])
+    assert positive.size > 0
+    first_heard = (positive[0] + 1) * 0.4
+    assert first_heard >= 2.0 + min(SOUND_HOPS) - 1e-9  # not before the tagger's first frame
+    assert first_heard <= 2.0 + max(SOUND_HOPS) + 0.4 + 1e-9

@@ -12,6 +12,7 @@ import pytest
 
 from audiointeract.backends.openai_compat import ChatResponder
 from audiointeract.backends.openai_compat._client import ServerConfig
+from audiointeract.backends.prompting import DEFAULT_PERSONA
 from audiointeract.errors import BackendError, BackendTimeout, ConfigurationError
 from audiointeract.events import Action, Decision, ResponseRequest, StandingTask, TextDelta, Turn
 from audiointeract.registry import load_backend
@@ -63,7 +64,7 @@ async def test_fake_vllm_chat_stream_shapes(fake_vllm: Any) -> None:
     roles = [m["role"] for m in body["messages"]]
     assert roles[0] == "system"
     assert roles[-1] == "user"
-    assert "Answer questions." in body["messages"][0]["content"]
+    assert body["messages"][0]["content"].startswith(DEFAULT_PERSONA)  # the shared ChatPrompt template
     assert body["messages"][-1]["content"] == "what time is it"
     assert all(h["authorization"] == "Bearer sk-test" for h in fake_vllm.headers)
 
