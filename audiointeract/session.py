@@ -63,6 +63,7 @@ from audiointeract.turns import (
     Backchannel,
     CancelReply,
     Ignore,
+    Phase,
     ReplyOutcome,
     StartReply,
     TurnState,
@@ -76,6 +77,7 @@ T = TypeVar("T")
 _EPS = 1e-9
 _LATENCY_WINDOW = 2048
 _PLAYBACK_BUFFER = 64
+_SESSION_ENDED = "session ended"
 _AUDIO_LAG_ALLOWANCE = 10.0  # seconds of extra audio kept so a lagging decision point still gets its window
 
 
@@ -273,6 +275,7 @@ class Session:
         self._recent_audio: deque[AudioChunk] = deque()
         self._stop_requested = False
         self._ingest_scope: anyio.CancelScope | None = None
+        self._group: anyio.abc.TaskGroup | None = None
         self._arrivals: dict[int, float] = {}
         self._decided_through = -1
         self._decided: anyio.Event | None = None
@@ -361,8 +364,9 @@ class Session:
         reason = "source_exhausted"
         try:
             async with anyio.create_task_group() as group:
+                self._group = group
                 group.start_soon(self._perceive_loop)
-                group.start_soon(self._decide_loop, group)
+                group.start_soon(self._decide_loop)
                 await self._ingest_loop(source)
         except* _SessionFailure as failures:
             reason = f"failed: {failures.exceptions[0]}"
@@ -512,7 +516,7 @@ class Session:
             self._emit(stamped)  # type: ignore[arg-type]
         return tuple(accepted)
 
-    async def _decide_loop(self, group: anyio.abc.TaskGroup) -> None:
+    async def _decide_loop(self) -> None:
         assert self._pending is not None
         assert self._idle is not None
         policy = self.config.decider_failure
@@ -535,7 +539,7 @@ class Session:
             if decision is not None:
                 assert decision.decided_at is not None
                 self._decision_latency.extend(decision.decided_at - item.arrived_at for item in items)
-                self._carry_out(decision, group)
+                self._carry_out(decision)
             self._mark_decided(max(item.index for item in items))
         await self._wait_reply()
 
@@ -596,13 +600,13 @@ class Session:
             sample_rate=self.config.audio.sample_rate,
         )
 
-    def _carry_out(self, decision: Decision, group: anyio.abc.TaskGroup) -> None:
+    def _carry_out(self, decision: Decision) -> None:
         assert decision.id is not None
         assert decision.decided_at is not None
         self._turn, actions = on_decision(self._turn, decision, decision.decided_at, self.config.turn)
         for action in actions:
             if isinstance(action, StartReply):
-                self._start_reply(action, group)
+                self._start_reply(action)
             elif isinstance(action, CancelReply):
                 self._request_cancel(action.reply_id, decision)
             elif isinstance(action, Ignore):
@@ -614,8 +618,9 @@ class Session:
             else:
                 assert isinstance(action, Backchannel)
 
-    def _start_reply(self, action: StartReply, group: anyio.abc.TaskGroup) -> None:
+    def _start_reply(self, action: StartReply) -> None:
         assert self._idle is not None
+        assert self._group is not None
         decision = action.decision
         task = next((t for t in self.config.tasks if t.name == decision.task), None)
         if self._user_text:
@@ -637,7 +642,7 @@ class Session:
         self._counts["replies_started"] += 1
         assert decision.id is not None
         self._emit(ReplyStarted(reply_id=action.reply_id, decision_id=decision.id, task=decision.task, at=self._now()))
-        group.start_soon(self._run_reply, self._reply, request)
+        self._group.start_soon(self._run_reply, self._reply, request)
 
     def _request_audio(self, until: float | None) -> FloatArray | None:
         """The last ``request_audio_seconds`` of audio up to stream time ``until`` (never unheard audio)."""
@@ -659,7 +664,8 @@ class Session:
         reply.scope.cancel()
 
     async def _wait_reply(self) -> None:
-        if self._reply_done is not None:
+        """Wait until no reply is in flight (a queued reply may follow a cancelled one)."""
+        while self._reply is not None and self._reply_done is not None:
             await self._reply_done.wait()
 
     async def _run_reply(self, reply: _Reply, request: ResponseRequest) -> None:
@@ -671,7 +677,7 @@ class Session:
             # runs on every exit, also when the whole session is torn down: exactly one terminal event
             if not progress.done and progress.failure is None and reply.cancel_requested_at is None:
                 reply.cancel_requested_at = self._now()
-                reply.cancel_reason = "session ended"
+                reply.cancel_reason = _SESSION_ENDED
             self._end_reply(reply, progress)
 
     async def _stream_reply(self, reply: _Reply, request: ResponseRequest, progress: _ReplyProgress) -> None:
@@ -804,12 +810,21 @@ class Session:
             )
         if reply.text:
             self._history.append(Turn(role="assistant", text="".join(reply.text).strip()))
-        self._turn = on_reply_ended(self._turn, reply.reply_id, outcome, now, self.config.turn)
+        self._turn, actions = on_reply_ended(self._turn, reply.reply_id, outcome, now, self.config.turn)
         self._reply = None
         assert self._reply_done is not None
         assert self._idle is not None
         self._reply_done.set()
         self._idle.set()
+        for action in actions:
+            assert isinstance(action, StartReply)
+            if reply.cancel_reason == _SESSION_ENDED:
+                assert action.decision.id is not None
+                self._turn = attrs.evolve(self._turn, phase=Phase.LISTENING, reply_id=None)
+                self._emit(DecisionIgnored(decision_id=action.decision.id, action=action.decision.action,
+                                           reason=_SESSION_ENDED, at=now))
+            else:
+                self._start_reply(action)
 
     async def _call(
         self, component: str, policy: FailurePolicy, fn: Callable[..., Awaitable[T]], *args: object

@@ -74,6 +74,8 @@ class TurnState:
     next_reply_id: int = 0
     last_reply_end: float | None = None
     quiet_until: float = -math.inf
+    queued: Decision | None = None
+    """A RESPOND decided while a cancel was being carried out; it starts right after."""
 
 
 @attrs.frozen(kw_only=True)
@@ -118,6 +120,9 @@ def on_decision(  # noqa: PLR0911 - one return per rule reads best
     if action is Action.SILENT:
         return state, ()
     if action is Action.RESPOND:
+        if state.phase is Phase.INTERRUPTING and state.queued is None:
+            # a policy that interrupts to say something else (a warning) gets to say it next
+            return attrs.evolve(state, queued=decision), ()
         if state.phase is not Phase.LISTENING:
             return state, (Ignore(decision=decision, reason=f"reply {state.reply_id} in flight"),)
         if now < state.quiet_until:
@@ -139,15 +144,25 @@ def on_decision(  # noqa: PLR0911 - one return per rule reads best
 
 def on_reply_ended(
     state: TurnState, reply_id: int, outcome: ReplyOutcome, now: float, config: TurnConfig
-) -> TurnState:
-    """Return to listening after reply ``reply_id`` ended at ``now``."""
+) -> tuple[TurnState, tuple[TurnAction, ...]]:
+    """Return to listening after reply ``reply_id`` ended at ``now``.
+
+    A RESPOND queued while the reply was being cancelled starts at once (the cooldown
+    after an interrupt is for the user's turn, not for a reply the policy already chose).
+    """
     if state.reply_id != reply_id:
-        return state
+        return state, ()
     gap = config.interrupt_cooldown if outcome is ReplyOutcome.CANCELLED else config.reply_cooldown
-    return attrs.evolve(
+    listening = attrs.evolve(
         state,
         phase=Phase.LISTENING,
         reply_id=None,
         last_reply_end=now,
         quiet_until=now + gap,
+        queued=None,
     )
+    if state.queued is None:
+        return listening, ()
+    next_id = listening.next_reply_id
+    started = attrs.evolve(listening, phase=Phase.RESPONDING, reply_id=next_id, next_reply_id=next_id + 1)
+    return started, (StartReply(reply_id=next_id, decision=state.queued),)

@@ -76,6 +76,8 @@ def _parse_fault(item: str) -> dict[str, Any]:
 @click.option("--half-duplex", is_flag=True, help="No decisions while a reply is in flight (the paper's scheduler).")
 @click.option("--cooldown", type=float, default=0.0, show_default=True, help="Seconds of quiet after each reply.")
 @click.option("--timeline/--no-timeline", default=True, show_default=True, help="Print the event timeline.")
+@click.option("--wav", "wav_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the rendered scene audio (16 kHz), e.g. to replay it with `audiointeract run`.")
 def simulate(
     scene_path: Path,
     seed: int,
@@ -93,6 +95,7 @@ def simulate(
     half_duplex: bool,
     cooldown: float,
     timeline: bool,
+    wav_path: Path | None,
 ) -> None:
     """Simulate SCENE (a .json/.toml scene file) on virtual time; print the timeline and metrics."""
     from audiointeract import AudioFormat, FailurePolicy, SessionConfig
@@ -141,6 +144,13 @@ def simulate(
         print_timeline(result.trace, out)
         out.write("\n")
     out.write(result.report.table() + "\n")
+    if wav_path:
+        import soundfile
+
+        from audiointeract.simulators.render import render
+
+        soundfile.write(str(wav_path), render(scene, seed=seed), 16000, subtype="PCM_16")
+        out.write(f"scene audio written to {wav_path}\n")
     if trace_path:
         result.trace.save(trace_path)
         out.write(f"trace written to {trace_path}\n")

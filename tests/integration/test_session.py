@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator, Sequence
 
+import anyio
 import numpy as np
 import pytest
 import trio
@@ -41,6 +42,7 @@ from audiointeract.events import (
     ReplyText,
     ResponseDelta,
     ResponseRequest,
+    SoundEvent,
     SpeechActivity,
     TextDelta,
     TranscriptUpdate,
@@ -507,3 +509,54 @@ async def test_a_failing_check_raises_before_any_audio_flows() -> None:
     with pytest.raises(BackendError, match="not usable"):
         await session.run(silence(1))
     assert session.statistics().chunks_received == 0
+
+
+class WarnOverReply(Decider):
+    """Interrupts its own reply when a sound is heard, then says something about it."""
+
+    async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
+        sounds = [p for p in perceptions if isinstance(p, SoundEvent)]
+        ends = [p for p in perceptions if isinstance(p, SpeechActivity) and not p.speaking]
+        if sounds and context.agent_speaking:
+            return Decision(action=Action.INTERRUPT, task="warn", evidence=sounds)
+        if sounds or self.pending:
+            self.pending = False
+            return Decision(action=Action.RESPOND, task="warn", evidence=sounds)
+        if ends and not context.agent_speaking:
+            return Decision(action=Action.RESPOND, task="answer", evidence=ends)
+        return Decision.silent()
+
+    pending = False
+
+
+class SlowToCancel(ScriptedResponder):
+    async def respond(self, request: ResponseRequest) -> AsyncIterator[ResponseDelta]:
+        try:
+            async for delta in super().respond(request):
+                yield delta
+        finally:
+            with anyio.CancelScope(shield=True):
+                await LoopClock().sleep(1.0)  # e.g. a model step that must finish
+
+
+@pytest.mark.anyio
+async def test_a_warning_decided_while_a_cancel_is_carried_out_follows_it() -> None:
+    decider = WarnOverReply()
+    script: list[Perception] = [activity(1.0, True), activity(2.0, False),
+                                SoundEvent(span_start=3.0, span_end=3.6, label="Smoke detector, smoke alarm", score=0.9)]
+    responder = SlowToCancel(lambda r: f"reply for {r.decision.task} " * 10, tokens_per_second=5)
+
+    class Then(Decider):
+        async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
+            decision = await decider.decide(context, perceptions)
+            if decision.action is Action.INTERRUPT:
+                decider.pending = True
+            return decision
+
+    trace = await Session(ScriptedPerceiver(script), Then(), responder).run(silence(12))
+    started = of(trace, ReplyStarted)
+    assert [s.task for s in started] == ["answer", "warn"]
+    (cancelled,) = of(trace, ReplyCancelled)
+    assert cancelled.carried_out_at - cancelled.requested_at == pytest.approx(1.0)
+    assert started[1].at == cancelled.carried_out_at
+    assert of(trace, DecisionIgnored) == []

@@ -43,7 +43,7 @@ def test_respond_starts_a_reply_and_blocks_a_second_one() -> None:
 
 def test_cooldown_after_a_reply_and_longer_after_an_interrupt() -> None:
     state, _ = on_decision(TurnState(), d(Action.RESPOND), 0.0, CFG)
-    state = on_reply_ended(state, 0, ReplyOutcome.FINISHED, 5.0, CFG)
+    state, _ = on_reply_ended(state, 0, ReplyOutcome.FINISHED, 5.0, CFG)
     assert (state.phase, state.last_reply_end, state.quiet_until) == (Phase.LISTENING, 5.0, 6.0)
     _, early = on_decision(state, d(Action.RESPOND), 5.5, CFG)
     assert isinstance(early[0], Ignore)
@@ -54,7 +54,7 @@ def test_cooldown_after_a_reply_and_longer_after_an_interrupt() -> None:
     state, cancel = on_decision(state, d(Action.INTERRUPT), 6.5, CFG)
     assert cancel == (CancelReply(reply_id=1, decision=d(Action.INTERRUPT)),)
     assert state.phase is Phase.INTERRUPTING
-    state = on_reply_ended(state, 1, ReplyOutcome.CANCELLED, 6.6, CFG)
+    state, _ = on_reply_ended(state, 1, ReplyOutcome.CANCELLED, 6.6, CFG)
     assert math.isclose(state.quiet_until, 8.6)
 
 
@@ -77,9 +77,22 @@ def test_backchannel_only_while_listening() -> None:
 
 def test_ending_an_unknown_reply_is_ignored() -> None:
     state, _ = on_decision(TurnState(), d(Action.RESPOND), 0.0, CFG)
-    assert on_reply_ended(state, 99, ReplyOutcome.FINISHED, 1.0, CFG) == state
+    assert on_reply_ended(state, 99, ReplyOutcome.FINISHED, 1.0, CFG) == (state, ())
 
 
 def test_negative_cooldown_is_rejected() -> None:
     with pytest.raises(ConfigurationError):
         TurnConfig(reply_cooldown=-1)
+
+
+def test_a_respond_decided_during_a_cancel_starts_right_after_it() -> None:
+    state, _ = on_decision(TurnState(), d(Action.RESPOND, 0), 0.0, CFG)
+    state, _ = on_decision(state, d(Action.INTERRUPT, 1), 1.0, CFG)
+    state, actions = on_decision(state, d(Action.RESPOND, 2), 1.1, CFG)
+    assert actions == ()
+    assert state.queued == d(Action.RESPOND, 2)
+    _, second = on_decision(state, d(Action.RESPOND, 3), 1.2, CFG)
+    assert isinstance(second[0], Ignore)
+    state, started = on_reply_ended(state, 0, ReplyOutcome.CANCELLED, 1.3, CFG)
+    assert started == (StartReply(reply_id=1, decision=d(Action.RESPOND, 2)),)
+    assert (state.phase, state.reply_id, state.queued) == (Phase.RESPONDING, 1, None)
