@@ -9,9 +9,9 @@ as their ``prompt`` option, so an app replaces the wording without touching a ba
   when it was not speech (a sound event). Reactive tasks ("answer questions") are what the
   assistant does anyway, and small models answer worse with the extra instruction;
 * **conversation**: the last ``history_turns`` turns of the conversation so far;
-* **last user message**: the user's latest turn; when there is none (a proactive reply,
-  or speech without a transcript) the tail of the committed transcript, or a note of the
-  trigger.
+* **last user message**: for a reply triggered by a sound, a note of the sound; otherwise
+  the user's latest turn, or when there is none (speech without a transcript) the tail of
+  the committed transcript, or a note of the trigger.
 """
 
 from __future__ import annotations
@@ -68,6 +68,9 @@ class ChatPrompt:
         latest_user = turns.pop().text.strip() if turns and turns[-1].role == "user" else None
         earlier = turns[-self.history_turns :] if self.history_turns else []
         messages.extend({"role": turn.role, "content": turn.text.strip()} for turn in earlier)
+        if isinstance(request.trigger, SoundEvent):
+            # a proactive reply is about the sound, not about whatever was said last
+            latest_user = f"({request.trigger.label} heard.) What should I know or do?"
         messages.append({"role": "user", "content": latest_user or self._stand_in(request)})
         return messages
 

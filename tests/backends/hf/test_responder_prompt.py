@@ -57,10 +57,12 @@ def test_proactive_reply_to_a_sound_gets_the_task_and_the_trigger() -> None:
     system = messages[0]["content"]
     assert WARN.instruction in system
     assert "Smoke detector, smoke alarm (confidence 0.91)" in system
-    # no new user turn: the transcript's tail stands in for it
-    assert messages[-1] == {"role": "user", "content": "what is for dinner"}
+    # the reply is about the sound, not about the last thing said
+    sound_turn = "(Smoke detector, smoke alarm heard.) What should I know or do?"
+    assert messages[-1] == {"role": "user", "content": sound_turn}
+    assert messages[-2] == {"role": "assistant", "content": "Pasta."}
     silent = ChatPrompt(transcript_chars=0)(make(task=WARN, trigger=alarm))
-    assert silent[-1] == {"role": "user", "content": "(Smoke detector, smoke alarm heard.)"}
+    assert silent[-1] == {"role": "user", "content": sound_turn}
 
 
 def test_stand_ins_when_nothing_was_transcribed() -> None:
