@@ -8,7 +8,6 @@ merging as YAMNet (:mod:`audiointeract.backends.sound_events`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any, Literal
@@ -19,8 +18,9 @@ from transformers import AutoFeatureExtractor, AutoModelForAudioClassification
 from transformers.models.auto.modeling_auto import MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING_NAMES
 
 from audiointeract.audio import FloatArray
+from audiointeract.backends.hf._checkpoint import checkpoint_model_type
 from audiointeract.backends.sound_events import DEFAULT_DENY, WindowedSoundEventPerceiver
-from audiointeract.errors import BackendError, CheckpointError, ConfigurationError, ModelNotFoundError
+from audiointeract.errors import BackendError, CheckpointError, ConfigurationError
 
 __all__ = ["AudioClassificationPerceiver", "load_audio_classifier"]
 
@@ -29,14 +29,7 @@ Activation = Literal["auto", "sigmoid", "softmax"]
 
 def load_audio_classifier(path: str | Path, *, device: str = "cpu") -> tuple[Any, Any]:
     """Load (feature extractor, model) from a local audio-classification checkpoint, with clear errors."""
-    folder = Path(path)
-    config_file = folder / "config.json"
-    if not config_file.is_file():
-        raise ModelNotFoundError(f"no Hugging Face checkpoint (config.json) at {str(folder)!r}")
-    try:
-        model_type = json.loads(config_file.read_text(encoding="utf-8")).get("model_type")
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"cannot read {str(config_file)!r}: {exc}") from exc
+    folder, model_type = checkpoint_model_type(path)
     if model_type not in MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING_NAMES:
         raise CheckpointError(
             f"{str(folder)!r} holds a {model_type!r} checkpoint, which has no audio-classification head; "

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from collections.abc import Sequence
@@ -36,7 +35,8 @@ from audiointeract.backends.audio_lm_prompt import (
     respond_probability,
     skip_reason,
 )
-from audiointeract.errors import BackendError, CheckpointError, ConfigurationError, ModelNotFoundError
+from audiointeract.backends.hf._checkpoint import checkpoint_model_type
+from audiointeract.errors import BackendError, CheckpointError, ConfigurationError
 from audiointeract.events import Action, Decision, Perception, TranscriptUpdate
 from audiointeract.interfaces import Decider, DecisionContext, Perceiver
 
@@ -55,14 +55,7 @@ class AudioLanguageModel:
     """A local audio-LLM checkpoint: a processor taking ``audio=`` and a generating model."""
 
     def __init__(self, path: str | Path, *, device: str = "cpu") -> None:
-        folder = Path(path)
-        config_file = folder / "config.json"
-        if not config_file.is_file():
-            raise ModelNotFoundError(f"no Hugging Face checkpoint (config.json) at {str(folder)!r}")
-        try:
-            model_type = json.loads(config_file.read_text(encoding="utf-8")).get("model_type")
-        except (OSError, json.JSONDecodeError) as exc:
-            raise CheckpointError(f"cannot read {str(config_file)!r}: {exc}") from exc
+        folder, model_type = checkpoint_model_type(path)
         if model_type not in MODEL_FOR_MULTIMODAL_LM_MAPPING_NAMES:
             raise CheckpointError(
                 f"{str(folder)!r} holds a {model_type!r} checkpoint, which is not an audio-language model "

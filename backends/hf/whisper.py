@@ -10,7 +10,6 @@ spread evenly over the decoded audio.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import torch
 from transformers import LogitsProcessor, LogitsProcessorList, WhisperForConditionalGeneration, WhisperProcessor
 
 from audiointeract.audio import FloatArray
+from audiointeract.backends.hf._checkpoint import checkpoint_model_type
 from audiointeract.backends.streaming_asr import (
     ASR_SAMPLE_RATE,
     SpeechGate,
@@ -26,7 +26,7 @@ from audiointeract.backends.streaming_asr import (
     StreamingConfig,
 )
 from audiointeract.clock import Clock
-from audiointeract.errors import CheckpointError, ModelNotFoundError
+from audiointeract.errors import CheckpointError
 from audiointeract.events import Word
 
 __all__ = ["WhisperPerceiver", "load_whisper_checkpoint"]
@@ -38,14 +38,7 @@ def load_whisper_checkpoint(
     path: str | Path, *, device: str = "cpu"
 ) -> tuple[WhisperForConditionalGeneration, WhisperProcessor]:
     """Load a Whisper model and its processor from a local folder, with clear errors."""
-    folder = Path(path)
-    config_file = folder / "config.json"
-    if not config_file.is_file():
-        raise ModelNotFoundError(f"no Hugging Face checkpoint (config.json) at {str(folder)!r}")
-    try:
-        model_type = json.loads(config_file.read_text()).get("model_type")
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"cannot read {str(config_file)!r}: {exc}") from exc
+    folder, model_type = checkpoint_model_type(path)
     if model_type != "whisper":
         raise CheckpointError(
             f"{str(folder)!r} holds a {model_type!r} checkpoint; WhisperPerceiver needs a 'whisper' one"
