@@ -647,10 +647,20 @@ class Session:
     def _request_audio(self, until: float | None) -> FloatArray | None:
         """The last ``request_audio_seconds`` of audio up to stream time ``until`` (never unheard audio)."""
         keep = self.config.request_audio_seconds
-        chunks = [c for c in self._recent_audio if until is None or c.end_time <= until + _EPS]
-        if keep <= 0 or not chunks:
+        if keep <= 0:
             return None
-        audio = np.concatenate([chunk.samples for chunk in chunks])
+        wanted = round(keep * self.config.audio.sample_rate)
+        picked: list[FloatArray] = []
+        for chunk in reversed(self._recent_audio):  # newest first; stop once the window is full
+            if until is not None and chunk.end_time > until + _EPS:
+                continue
+            picked.append(chunk.samples)
+            wanted -= chunk.samples.size
+            if wanted <= 0:
+                break
+        if not picked:
+            return None
+        audio = np.concatenate(picked[::-1])
         return audio[-round(keep * self.config.audio.sample_rate) :]
 
     def _request_cancel(self, reply_id: int, decision: Decision) -> None:
