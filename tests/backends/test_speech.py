@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from leaks import child_processes, worker_threads
 
 from audiointeract.backends.mock import ScriptedResponder
 from audiointeract.backends.speech import (
@@ -28,30 +27,6 @@ LONG_TEXT = " ".join(["This sentence is long enough to keep the speech engine bu
 
 def request() -> ResponseRequest:
     return ResponseRequest(reply_id=3, decision=Decision(action=Action.RESPOND), task=None, transcript="hi")
-
-
-def child_processes(name: str) -> list[int]:
-    """Live (non-zombie) children of this process whose command is ``name``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-        if int(ppid) == os.getpid() and comm == name and state != "Z":
-            found.append(int(entry.name))
-    return found
-
-
-def worker_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("audiointeract-") and t.is_alive()]
-
-
-# ----------------------------------------------------------------------------- text
 
 
 def test_splitter_emits_each_sentence_when_it_is_complete() -> None:

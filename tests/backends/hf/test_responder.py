@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 import torch
+from leaks import child_processes, worker_threads
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from transformers import (
     BertConfig,
@@ -122,27 +122,6 @@ def request(text: str = "what time is it ?", reply_id: int = 0) -> ResponseReque
         transcript=text,
         history=(Turn(role="user", text=text),),
     )
-
-
-def worker_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("audiointeract-") and t.is_alive()]
-
-
-def child_processes(name: str) -> list[int]:
-    """Live (non-zombie) children of this process whose command is ``name``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
-        if int(ppid) == os.getpid() and comm == name and state != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 def fixed_length(tiny_lm: Path, tokens: int, **options: object) -> TransformersResponder:
