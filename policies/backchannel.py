@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from audiointeract.conversation import UserTurn
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception
 from audiointeract.interfaces import Decider, DecisionContext
 from audiointeract.policies._options import EPS, check_non_negative
 from audiointeract.policies._text import turn_complete
-from audiointeract.policies._turn import UserTurn
 
 __all__ = ["BackchannelPolicy"]
 

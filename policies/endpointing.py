@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from audiointeract.conversation import UserTurn
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception
 from audiointeract.interfaces import Decider, DecisionContext
 from audiointeract.policies._options import EPS, check_non_negative, pick_task
 from audiointeract.policies._text import BACKCHANNEL_WORDS, addressed_to_assistant, turn_complete, words
-from audiointeract.policies._turn import UserTurn
 
 __all__ = ["EndpointingPolicy"]
 

@@ -1,4 +1,4 @@
-"""The user's current turn as the turn-taking policies see it, built from perceptions.
+"""The conversation as the session and the policies see it: the user's turn, built from perceptions.
 
 A turn opens at a speech onset (or, for perceivers without VAD, at the first committed
 words), collects its transcript and evidence, and is closed by the policy that served it.
