@@ -24,6 +24,7 @@ __all__ = [
     "AudioFormat",
     "FloatArray",
     "Rechunker",
+    "StreamResampler",
     "resample",
     "to_mono_float32",
     "to_session_audio",
@@ -234,3 +235,24 @@ class Rechunker:
         self._next_sample += samples.size
         self._next_index += 1
         return chunk
+
+
+class StreamResampler:
+    """Resample a stream block by block, carrying the filter state across blocks (soxr)."""
+
+    def __init__(self, source_rate: int, target_rate: int) -> None:
+        import soxr  # noqa: PLC0415
+
+        self.source_rate = source_rate
+        self.target_rate = target_rate
+        self._stream = soxr.ResampleStream(source_rate, target_rate, 1, dtype="float32", quality="HQ")
+
+    def process(self, samples: FloatArray) -> FloatArray:
+        """Resample the next block (may return fewer samples than the ratio: filter latency)."""
+        out: FloatArray = self._stream.resample_chunk(samples, last=False)
+        return out
+
+    def flush(self) -> FloatArray:
+        """The tail held back by the filter, at the end of the stream."""
+        out: FloatArray = self._stream.resample_chunk(np.zeros(0, np.float32), last=True)
+        return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterable
+from typing import Any
 
 import attrs
 
@@ -16,6 +17,7 @@ from audiointeract.turns import TurnConfig
 
 __all__ = [
     "DEFAULT_TASKS",
+    "BackchannelConfig",
     "DecisionMode",
     "FailureAction",
     "FailurePolicy",
@@ -59,7 +61,7 @@ def _non_negative(instance: object, attribute: attrs.Attribute[float], value: fl
         raise ConfigurationError(f"{type(instance).__name__}.{attribute.name} must be >= 0, got {value}")
 
 
-def _optional_positive(instance: object, attribute: attrs.Attribute[float | None], value: float | None) -> None:
+def _optional_positive(instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
     if value is not None and not (math.isfinite(value) and value > 0):
         raise ConfigurationError(f"{type(instance).__name__}.{attribute.name} must be > 0, got {value}")
 
@@ -77,14 +79,40 @@ def _tasks(items: Iterable[StandingTask]) -> tuple[StandingTask, ...]:
 class FailurePolicy:
     """Retry retryable failures with exponential backoff, then skip or stop.
 
-    ``timeout`` bounds each call (None: no bound); a timeout counts as a retryable
-    :class:`~audiointeract.errors.BackendTimeout`.
+    ``timeout`` bounds each attempt (None: no bound); a timeout counts as a retryable
+    :class:`~audiointeract.errors.BackendTimeout`. ``deadline`` bounds one call with all
+    its attempts and backoff waits together (for a reply: the time until its first
+    output). ``first_output_timeout`` bounds, for a reply, each attempt's wait for its
+    first text or audio. Every retry is reported as a ``BackendErrorEvent`` with
+    ``handling="retry"`` before it happens.
     """
 
     max_retries: int = attrs.field(default=2, validator=attrs.validators.ge(0))
     backoff: float = attrs.field(default=0.05, validator=_non_negative)
     timeout: float | None = attrs.field(default=None, validator=_optional_positive)
+    deadline: float | None = attrs.field(default=30.0, validator=_optional_positive)
+    first_output_timeout: float | None = attrs.field(default=None, validator=_optional_positive)
     on_exhausted: FailureAction = attrs.field(default=FailureAction.SKIP, converter=FailureAction)
+
+
+def _responder_failure() -> FailurePolicy:
+    return FailurePolicy(max_retries=1, first_output_timeout=10.0, deadline=20.0)
+
+
+@attrs.frozen(kw_only=True)
+class BackchannelConfig:
+    """What a BACKCHANNEL decision says.
+
+    The phrases are used in turn, each synthesised once in the responder's voice and
+    cached; ``TurnConfig.allow_backchannel`` turns backchannels off.
+    """
+
+    phrases: tuple[str, ...] = attrs.field(default=("mm-hm", "okay"), converter=tuple)
+
+    @phrases.validator
+    def _check_phrases(self, _: attrs.Attribute[tuple[str, ...]], value: tuple[str, ...]) -> None:
+        if not value or any(not isinstance(p, str) or not p.strip() for p in value):
+            raise ConfigurationError(f"backchannel phrases must be one or more non-empty strings, got {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -103,8 +131,9 @@ class SessionConfig:
     decision_queue: int = attrs.field(default=256, validator=_positive_int)
     perceiver_failure: FailurePolicy = attrs.field(factory=FailurePolicy)
     decider_failure: FailurePolicy = attrs.field(factory=FailurePolicy)
-    responder_failure: FailurePolicy = attrs.field(factory=lambda: FailurePolicy(max_retries=1))
+    responder_failure: FailurePolicy = attrs.field(factory=_responder_failure)
     turn: TurnConfig = attrs.field(factory=TurnConfig)
+    backchannel: BackchannelConfig = attrs.field(factory=BackchannelConfig)
     transcript_chars: int = attrs.field(default=4000, validator=_positive_int)
     history_turns: int = attrs.field(default=12, validator=_positive_int)
     request_audio_seconds: float = attrs.field(default=0.0, validator=_non_negative)
@@ -112,6 +141,8 @@ class SessionConfig:
     event_buffer: int = attrs.field(default=8192, validator=_positive_int)
     audio_block_seconds: float = attrs.field(default=0.1, validator=_non_negative)
     """Reply audio is emitted in blocks this long at their play time; a barge-in cuts within one block."""
+    stop_grace: float = attrs.field(default=1.0, validator=_non_negative)
+    """After :meth:`Session.stop`, seconds the loop may take to decide what was heard before it is cut short."""
 
     @audio_block_seconds.validator
     def _check_block(self, _: attrs.Attribute[float], value: float) -> None:

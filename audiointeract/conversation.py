@@ -6,14 +6,15 @@ words), collects its transcript and evidence, and is closed by the policy that s
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Sequence
 
 import attrs
 
-from audiointeract.events import Perception, SpeechActivity, TranscriptUpdate
+from audiointeract.events import Perception, SpeechActivity, TranscriptUpdate, Turn
 
-__all__ = ["UserTurn"]
+__all__ = ["Conversation", "UserTurn"]
 
 _EVIDENCE = 16
 
@@ -81,3 +82,73 @@ class UserTurn:
                 self.speech_end = p.span_end
         self.tentative = p.tentative
         self.evidence.append(p)
+
+
+@attrs.frozen
+class _Heard:
+    """Committed words and the stream span they were heard in."""
+
+    start: float
+    end: float
+    text: str
+
+
+class Conversation:
+    """The conversation as the session hands it to its backends.
+
+    It follows the user's speech (a :class:`UserTurn`), the committed transcript
+    (bounded to ``transcript_chars``), the turns so far (the newest
+    ``history_turns``), and the words no reply has answered yet. When a reply starts,
+    :meth:`answer` splits those words at the decision's evidence: what came before it
+    was overheard (a radio, people talking among themselves), the rest is what the
+    reply answers.
+    """
+
+    def __init__(self, *, transcript_chars: int, history_turns: int) -> None:
+        self.user = UserTurn()
+        self.transcript = ""
+        self.history: deque[Turn] = deque(maxlen=history_turns)
+        self._chars = transcript_chars
+        self._unanswered: deque[_Heard] = deque()
+        self._unanswered_chars = 0
+
+    def absorb(self, perceptions: Sequence[Perception]) -> None:
+        """Fold in one decision point's perceptions, in order."""
+        self.user.absorb(perceptions)
+        if not self.user.speaking and self.user.open:
+            self.user.close()  # the session keeps no turn text of its own: only speaking state
+        for p in perceptions:
+            if isinstance(p, TranscriptUpdate) and p.committed.strip():
+                text = p.committed.strip()
+                self.transcript = f"{self.transcript} {text}".strip()[-self._chars :]
+                self._unanswered.append(_Heard(start=p.span_start, end=p.span_end, text=text))
+                self._unanswered_chars += len(text) + 1
+                while self._unanswered_chars > self._chars and len(self._unanswered) > 1:
+                    self._unanswered_chars -= len(self._unanswered.popleft().text) + 1
+
+    def answer(self, evidence: Sequence[Perception]) -> str:
+        """A reply starts on ``evidence``: return the words it answers and move them into the history.
+
+        Words heard before the evidence's speech began become an ``"overheard"`` turn.
+        Without speech evidence (a sound, a standing task) nothing is answered, unless
+        there is no evidence at all: then every unanswered word is.
+        """
+        spoken = [p.span_start for p in evidence if isinstance(p, TranscriptUpdate | SpeechActivity)]
+        if evidence and not spoken:
+            return ""
+        begin = min(spoken) if spoken else -math.inf
+        overheard = [h.text for h in self._unanswered if h.end <= begin]
+        answered = [h.text for h in self._unanswered if h.end > begin]
+        self._unanswered.clear()
+        self._unanswered_chars = 0
+        if overheard:
+            self.history.append(Turn(role="overheard", text=" ".join(overheard)))
+        utterance = " ".join(answered)
+        if utterance:
+            self.history.append(Turn(role="user", text=utterance))
+        return utterance
+
+    def replied(self, text: str) -> None:
+        """The agent said ``text`` (a whole reply, or the part of it played before a cancel)."""
+        if text.strip():
+            self.history.append(Turn(role="assistant", text=text.strip()))

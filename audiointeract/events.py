@@ -21,14 +21,18 @@ from audiointeract.audio import FloatArray
 from audiointeract.errors import AudioFormatError, ConfigurationError
 
 __all__ = [
+    "NORMAL_ENDINGS",
     "Action",
     "AudioDelta",
     "AudioReceived",
+    "BackchannelEnded",
+    "BackchannelStarted",
     "BackendErrorEvent",
     "ChunkDropped",
     "Decision",
     "DecisionIgnored",
     "Event",
+    "InputWarning",
     "Perception",
     "ReplyAudio",
     "ReplyCancelled",
@@ -234,21 +238,33 @@ class Decision:
 @_register
 @attrs.frozen(kw_only=True)
 class Turn:
-    """One turn of the conversation so far."""
+    """One turn of the conversation so far.
+
+    ``role`` is ``"user"`` for words a reply answered, ``"assistant"`` for the agent's
+    replies, and ``"overheard"`` for speech the agent heard but no reply answered
+    (a radio, people talking among themselves): context, not a request.
+    """
 
     kind: ClassVar[str] = "turn"
-    role: str = attrs.field(validator=attrs.validators.in_(("user", "assistant")))
+    role: str = attrs.field(validator=attrs.validators.in_(("user", "assistant", "overheard")))
     text: str
 
 
 @attrs.frozen(kw_only=True, eq=False)
 class ResponseRequest:
-    """Everything a responder gets to write one reply."""
+    """Everything a responder gets to write one reply.
+
+    ``utterance`` is what the user said that this reply answers (empty when a sound or
+    a standing task triggered it); ``history`` holds earlier answered turns, replies,
+    and overheard speech (role ``"overheard"``); ``transcript`` is every committed word
+    heard so far (bounded).
+    """
 
     reply_id: int
     decision: Decision
     task: StandingTask | None
     transcript: str
+    utterance: str = ""
     history: tuple[Turn, ...] = attrs.field(default=(), converter=_turns)
     trigger: Perception | None = None
     audio: FloatArray | None = None
@@ -363,6 +379,8 @@ class ReplyAudio:
     sample_rate: int
     at: float
     samples: FloatArray | None = attrs.field(default=None, eq=False, repr=False, metadata={"trace": False})
+    backchannel: bool = False
+    """True for an acknowledgement's audio (``reply_id`` is then the backchannel's id)."""
 
 
 @_register
@@ -405,6 +423,46 @@ class ReplyFailed:
 
 @_register
 @attrs.frozen(kw_only=True)
+class BackchannelStarted:
+    """An acknowledgement ("mm-hm") began for ``decision_id``; the agent does not take the floor."""
+
+    kind: ClassVar[str] = "backchannel_started"
+    backchannel_id: int
+    decision_id: int
+    text: str
+    at: float
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class BackchannelEnded:
+    """Terminal: the acknowledgement played out (``cancelled`` false) or was cut short."""
+
+    kind: ClassVar[str] = "backchannel_ended"
+    backchannel_id: int
+    cancelled: bool
+    at: float
+    reason: str = ""
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class InputWarning:
+    """Something was wrong with the input, repaired or noted without moving stream time.
+
+    Emitted once per ``code`` (e.g. ``"non_finite_samples"``); ``count`` is how many
+    were affected when it was raised; the running total is in the session statistics.
+    """
+
+    kind: ClassVar[str] = "input_warning"
+    code: str
+    message: str
+    count: int
+    at: float
+
+
+@_register
+@attrs.frozen(kw_only=True)
 class BackendErrorEvent:
     """A backend call failed; ``handling`` is what the failure policy did about it."""
 
@@ -418,15 +476,30 @@ class BackendErrorEvent:
     at: float
 
 
+NORMAL_ENDINGS = ("source_exhausted", "stopped")
+"""``SessionEnded.reason`` values of a session that ended as asked; any other reason is abnormal."""
+
+
 @_register
 @attrs.frozen(kw_only=True)
 class SessionEnded:
-    """The session stopped: the source ran out, it was stopped, or a failure stopped it."""
+    """The session stopped, and why.
+
+    ``reason`` is ``"source_exhausted"`` (the input ended), ``"stopped"`` (:meth:`Session.stop`),
+    or an abnormal ending: ``"stopped: <why>"`` (a stop with a reason, e.g. a signal or a
+    client disconnect), ``"source failed: ..."``, ``"failed: ..."`` (a failure policy said
+    stop) or ``"cancelled"`` (the task running the session was cancelled).
+    """
 
     kind: ClassVar[str] = "session_ended"
     reason: str
     heard_until: float
     at: float
+
+    @property
+    def normal(self) -> bool:
+        """Whether the session ended as asked (the input ended or ``stop()`` without a reason)."""
+        return self.reason in NORMAL_ENDINGS
 
 
 Event: TypeAlias = (
@@ -444,6 +517,9 @@ Event: TypeAlias = (
     | ReplyCancelled
     | ReplyFailed
     | BackendErrorEvent
+    | BackchannelStarted
+    | BackchannelEnded
+    | InputWarning
     | SessionEnded
 )
 

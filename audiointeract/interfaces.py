@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from audiointeract.audio import AudioChunk, FloatArray
 from audiointeract.events import (
+    AudioDelta,
     Decision,
     Event,
     Perception,
@@ -152,14 +153,25 @@ class Responder(abc.ABC):
       ``await``; the generator must then stop promptly, release threads, streams and
       sockets in ``finally``, and emit nothing further.
     * At most one reply per responder is in flight at a time.
-    * Raising ends the reply as failed; the session keeps listening.
+    * Raising ends the reply as failed; the session keeps listening. A reply that
+      produces no output within ``first_output_timeout`` seconds (None: the session's
+      ``responder_failure.first_output_timeout``) fails as a timeout.
     """
 
     name: str = "responder"
+    first_output_timeout: float | None = None
 
     @abc.abstractmethod
     def respond(self, request: ResponseRequest) -> AsyncIterator[ResponseDelta]:
         """Stream the reply to ``request``."""
+
+    async def acknowledgement(self, text: str) -> AudioDelta | None:
+        """A short acknowledgement ("mm-hm") spoken in this responder's voice; None if it has no voice.
+
+        The session asks once per phrase and caches the audio; a text-only responder's
+        acknowledgements are traced as text.
+        """
+        return None
 
     async def check(self) -> None:
         """Verify the backend can work before audio flows (see :meth:`Perceiver.check`)."""

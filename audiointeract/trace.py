@@ -2,7 +2,8 @@
 
 A trace is the input of metrics, plots and policy training. The first JSONL line is a
 header (format version and session metadata); each further line is one record. Two
-runs on virtual time with the same inputs give byte-identical files.
+runs on virtual time with the same inputs give byte-identical files. Recording them
+is :mod:`audiointeract.recording`'s job.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ import attrs
 
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Event, SessionEnded, event_from_dict, event_to_dict
-from audiointeract.interfaces import Observer
 
-__all__ = ["TRACE_VERSION", "Trace", "TraceRecord", "TraceRecorder"]
+__all__ = ["TRACE_VERSION", "Trace", "TraceRecord"]
 
 TRACE_VERSION = 1
 E = TypeVar("E")
@@ -40,10 +40,15 @@ def _records(items: Iterable[TraceRecord]) -> tuple[TraceRecord, ...]:
 
 @attrs.frozen(kw_only=True)
 class Trace:
-    """An ordered, immutable list of records plus session metadata."""
+    """An ordered, immutable list of records plus session metadata.
+
+    ``truncated`` is set when the file this trace was read from ended mid-line (the
+    writer was killed): the complete lines before it are kept.
+    """
 
     records: tuple[TraceRecord, ...] = attrs.field(converter=_records)
     meta: dict[str, Any] = attrs.field(factory=dict)
+    truncated: bool = False
 
     def __iter__(self) -> Iterator[TraceRecord]:
         return iter(self.records)
@@ -60,6 +65,11 @@ class Trace:
         """The session's end event, if the trace has one."""
         ends = self.of_type(SessionEnded)
         return ends[-1] if ends else None
+
+    @property
+    def complete(self) -> bool:
+        """Whether the trace runs to its ``SessionEnded`` and no line was cut off."""
+        return not self.truncated and self.ended is not None
 
     def to_jsonl(self) -> str:
         """Serialise to JSONL text (header line, then one line per record)."""
@@ -79,8 +89,11 @@ class Trace:
 
     @classmethod
     def from_jsonl(cls, text: str) -> Trace:
-        """Parse JSONL produced by :meth:`to_jsonl`."""
+        """Parse JSONL produced by :meth:`to_jsonl` (a last line cut short is dropped and noted)."""
+        truncated = bool(text) and not text.endswith("\n")
         lines = [line for line in text.splitlines() if line.strip()]
+        if truncated and len(lines) > 1:
+            lines.pop()
         if not lines:
             raise ConfigurationError("trace is empty: no header line")
         try:
@@ -105,24 +118,9 @@ class Trace:
                 )
             except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
                 raise ConfigurationError(f"trace line {number} is malformed: {exc}") from exc
-        return cls(records=records, meta=dict(header.get("meta", {})))
+        return cls(records=records, meta=dict(header.get("meta", {})), truncated=truncated)
 
     @classmethod
     def load(cls, path: str | Path) -> Trace:
         """Read a JSONL trace file."""
         return cls.from_jsonl(Path(path).read_text(encoding="utf-8"))
-
-
-class TraceRecorder(Observer):
-    """An observer that keeps every event; :meth:`trace` returns what it saw."""
-
-    def __init__(self, meta: dict[str, Any] | None = None) -> None:
-        self._records: list[TraceRecord] = []
-        self._meta = dict(meta or {})
-
-    def on_event(self, event: Event, *, at: float, heard: float) -> None:
-        self._records.append(TraceRecord(seq=len(self._records), at=at, heard=heard, event=event))
-
-    def trace(self) -> Trace:
-        """The trace recorded so far."""
-        return Trace(records=self._records, meta=self._meta)

@@ -16,15 +16,18 @@ from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision
 
 __all__ = [
-    "Backchannel",
+    "CancelBackchannel",
     "CancelReply",
     "Ignore",
     "Phase",
     "ReplyOutcome",
+    "StartBackchannel",
     "StartReply",
     "TurnAction",
     "TurnConfig",
     "TurnState",
+    "on_backchannel_ended",
+    "on_close",
     "on_decision",
     "on_reply_ended",
 ]
@@ -36,6 +39,8 @@ class Phase(enum.Enum):
     LISTENING = "listening"
     RESPONDING = "responding"
     INTERRUPTING = "interrupting"
+    CLOSED = "closed"
+    """The session is ending: nothing new starts."""
 
 
 class ReplyOutcome(enum.Enum):
@@ -58,11 +63,13 @@ class TurnConfig:
     ``reply_cooldown``: no new reply within this many seconds after a reply ended.
     ``interrupt_cooldown``: the same, after a reply was cancelled by barge-in.
     ``allow_barge_in``: whether INTERRUPT decisions cancel the reply in flight.
+    ``allow_backchannel``: whether BACKCHANNEL decisions play an acknowledgement.
     """
 
     reply_cooldown: float = attrs.field(default=0.0, validator=_non_negative)
     interrupt_cooldown: float = attrs.field(default=0.0, validator=_non_negative)
     allow_barge_in: bool = True
+    allow_backchannel: bool = True
 
 
 @attrs.frozen(kw_only=True)
@@ -76,6 +83,9 @@ class TurnState:
     quiet_until: float = -math.inf
     queued: Decision | None = None
     """A RESPOND decided while a cancel was being carried out; it starts right after."""
+    backchannel_id: int | None = None
+    """The acknowledgement playing now, if any (it does not take the floor)."""
+    next_backchannel_id: int = 0
 
 
 @attrs.frozen(kw_only=True)
@@ -88,17 +98,25 @@ class StartReply:
 
 @attrs.frozen(kw_only=True)
 class CancelReply:
-    """Cancel reply ``reply_id`` because of ``decision`` (barge-in)."""
+    """Cancel reply ``reply_id`` because of ``decision`` (barge-in), or because the session ends (None)."""
 
     reply_id: int
+    decision: Decision | None
+
+
+@attrs.frozen(kw_only=True)
+class StartBackchannel:
+    """Play acknowledgement ``backchannel_id`` for ``decision`` without taking the floor."""
+
+    backchannel_id: int
     decision: Decision
 
 
 @attrs.frozen(kw_only=True)
-class Backchannel:
-    """Acknowledge without taking the floor."""
+class CancelBackchannel:
+    """Stop acknowledgement ``backchannel_id`` (the agent takes the floor, or the user barged in)."""
 
-    decision: Decision
+    backchannel_id: int
 
 
 @attrs.frozen(kw_only=True)
@@ -109,7 +127,7 @@ class Ignore:
     reason: str
 
 
-TurnAction = StartReply | CancelReply | Backchannel | Ignore
+TurnAction = StartReply | CancelReply | StartBackchannel | CancelBackchannel | Ignore
 
 
 def on_decision(  # noqa: PLR0911 - one return per rule reads best
@@ -119,6 +137,8 @@ def on_decision(  # noqa: PLR0911 - one return per rule reads best
     action = decision.action
     if action is Action.SILENT:
         return state, ()
+    if state.phase is Phase.CLOSED:
+        return state, (Ignore(decision=decision, reason="session ended"),)
     if action is Action.RESPOND:
         if state.phase is Phase.INTERRUPTING and state.queued is None:
             # a policy that interrupts to say something else (a warning) gets to say it next
@@ -128,18 +148,49 @@ def on_decision(  # noqa: PLR0911 - one return per rule reads best
         if now < state.quiet_until:
             return state, (Ignore(decision=decision, reason=f"cooldown until {state.quiet_until:.3f}s"),)
         reply_id = state.next_reply_id
-        new = attrs.evolve(state, phase=Phase.RESPONDING, reply_id=reply_id, next_reply_id=reply_id + 1)
-        return new, (StartReply(reply_id=reply_id, decision=decision),)
+        new = attrs.evolve(
+            state, phase=Phase.RESPONDING, reply_id=reply_id, next_reply_id=reply_id + 1, backchannel_id=None
+        )
+        return new, (*_stop_backchannel(state), StartReply(reply_id=reply_id, decision=decision))
     if action is Action.INTERRUPT:
+        if state.phase is Phase.LISTENING and state.backchannel_id is not None:
+            return attrs.evolve(state, backchannel_id=None), _stop_backchannel(state)
         if state.phase is not Phase.RESPONDING or state.reply_id is None:
             return state, (Ignore(decision=decision, reason="no reply to interrupt"),)
         if not config.allow_barge_in:
             return state, (Ignore(decision=decision, reason="barge-in disabled"),)
         new = attrs.evolve(state, phase=Phase.INTERRUPTING)
         return new, (CancelReply(reply_id=state.reply_id, decision=decision),)
+    if not config.allow_backchannel:
+        return state, (Ignore(decision=decision, reason="backchannels are turned off"),)
     if state.phase is not Phase.LISTENING:
         return state, (Ignore(decision=decision, reason="no backchannel while the agent speaks"),)
-    return state, (Backchannel(decision=decision),)
+    if state.backchannel_id is not None:
+        return state, (Ignore(decision=decision, reason=f"backchannel {state.backchannel_id} playing"),)
+    backchannel_id = state.next_backchannel_id
+    new = attrs.evolve(state, backchannel_id=backchannel_id, next_backchannel_id=backchannel_id + 1)
+    return new, (StartBackchannel(backchannel_id=backchannel_id, decision=decision),)
+
+
+def _stop_backchannel(state: TurnState) -> tuple[TurnAction, ...]:
+    if state.backchannel_id is None:
+        return ()
+    return (CancelBackchannel(backchannel_id=state.backchannel_id),)
+
+
+def on_backchannel_ended(state: TurnState, backchannel_id: int) -> TurnState:
+    """Forget acknowledgement ``backchannel_id`` once it finished or was cancelled."""
+    if state.backchannel_id != backchannel_id:
+        return state
+    return attrs.evolve(state, backchannel_id=None)
+
+
+def on_close(state: TurnState) -> tuple[TurnState, tuple[TurnAction, ...]]:
+    """The session is ending: cancel what plays (with no reason for a new one to start) and start nothing."""
+    actions: list[TurnAction] = list(_stop_backchannel(state))
+    if state.reply_id is not None and state.phase in (Phase.RESPONDING, Phase.INTERRUPTING):
+        actions.append(CancelReply(reply_id=state.reply_id, decision=None))
+    return attrs.evolve(state, phase=Phase.CLOSED, queued=None, backchannel_id=None), tuple(actions)
 
 
 def on_reply_ended(
@@ -152,6 +203,8 @@ def on_reply_ended(
     """
     if state.reply_id != reply_id:
         return state, ()
+    if state.phase is Phase.CLOSED:
+        return attrs.evolve(state, reply_id=None, last_reply_end=now), ()
     gap = config.interrupt_cooldown if outcome is ReplyOutcome.CANCELLED else config.reply_cooldown
     listening = attrs.evolve(
         state,

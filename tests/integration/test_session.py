@@ -33,6 +33,7 @@ from audiointeract.events import (
     Decision,
     DecisionIgnored,
     Event,
+    InputWarning,
     Perception,
     ReplyAudio,
     ReplyCancelled,
@@ -421,22 +422,39 @@ async def test_any_input_format_is_converted_at_the_boundary(rate: int, channels
 
 
 @pytest.mark.anyio
-async def test_bad_source_blocks_are_reported_and_do_not_lose_accepted_audio() -> None:
+async def test_unusable_source_blocks_are_reported_and_do_not_lose_accepted_audio() -> None:
     good = np.zeros(SR, np.float32)
-    bad = np.full(SR, np.nan, np.float32)
+    cube = np.zeros((4, 4, 4), np.float32)
 
     class Mixed(ArraySource):
         async def blocks(self) -> AsyncIterator[tuple[object, int]]:  # type: ignore[override]
             yield good, SR
-            yield bad, SR
+            yield cube, SR
             yield good, SR
 
     session = Session(ScriptedPerceiver(), TurnEndDecider(), ScriptedResponder())
     trace = await session.run(Mixed(good, SR))
     (error,) = of(trace, BackendErrorEvent)
-    assert (error.component, error.error_type) == ("source", "AudioFormatError")
-    assert "NaN" in error.message
+    assert (error.component, error.error_type, error.handling) == ("source", "AudioFormatError", "skip")
+    assert "3-D" in error.message
     assert session.statistics().heard_until == pytest.approx(2.0)
+
+
+@pytest.mark.anyio
+async def test_non_finite_samples_are_repaired_without_moving_stream_time() -> None:
+    tone = (0.3 * np.sin(2 * np.pi * 220 * np.arange(4 * SR) / SR)).astype(np.float32)
+    tone[: 2 * SR] = 0.0
+    tone[SR // 2] = np.nan
+    tone[SR : SR + 400] = np.inf
+    session = Session(EnergyPerceiver(), TurnEndDecider(), ScriptedResponder())
+    trace = await session.run(ArraySource(tone, SR, block_seconds=0.5))
+    (warning,) = of(trace, InputWarning)  # said once, not per sample or per block
+    assert warning.code == "non_finite_samples"
+    assert of(trace, BackendErrorEvent) == []
+    assert session.statistics().samples_repaired == 401
+    assert session.statistics().heard_until == pytest.approx(4.0)
+    (onset,) = [p for p in of(trace, SpeechActivity) if p.speaking]
+    assert onset.span_start == pytest.approx(2.0, abs=0.03)  # later timestamps did not shift
 
 
 async def _trace_text() -> str:
@@ -458,13 +476,24 @@ async def test_scripted_decider_acts_at_its_stream_times() -> None:
     assert decision.task == "answer"
 
 
+class CountingCheck(ScriptedResponder):
+    checks = 0
+
+    async def check(self) -> None:
+        CountingCheck.checks += 1
+
+
 @pytest.mark.anyio
-async def test_a_session_runs_once() -> None:
-    session = Session(ScriptedPerceiver(), TurnEndDecider(), ScriptedResponder())
+async def test_a_session_runs_once_and_says_so_before_any_backend_check() -> None:
+    responder = CountingCheck()
+    session = Session(ScriptedPerceiver(), TurnEndDecider(), responder)
     await session.run(silence(0.4))
-    with pytest.raises(ExceptionGroup) as info:
+    with pytest.raises(RuntimeError, match="runs once"):
         await session.run(silence(0.4))
-    assert "runs once" in str(info.value.exceptions[0])
+    with pytest.raises(RuntimeError, match="runs once"):
+        async with session.start(silence(0.4)):
+            pass
+    assert CountingCheck.checks == 1
 
 
 def test_the_same_session_runs_on_trio_with_its_mock_clock() -> None:

@@ -7,11 +7,11 @@ import pytest
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision
 from audiointeract.turns import (
-    Backchannel,
     CancelReply,
     Ignore,
     Phase,
     ReplyOutcome,
+    StartBackchannel,
     StartReply,
     TurnConfig,
     TurnState,
@@ -69,7 +69,7 @@ def test_interrupt_needs_a_reply_and_barge_in_enabled() -> None:
 
 def test_backchannel_only_while_listening() -> None:
     _, actions = on_decision(TurnState(), d(Action.BACKCHANNEL), 0.0, CFG)
-    assert isinstance(actions[0], Backchannel)
+    assert isinstance(actions[0], StartBackchannel)
     state, _ = on_decision(TurnState(), d(Action.RESPOND), 0.0, CFG)
     _, actions = on_decision(state, d(Action.BACKCHANNEL), 0.1, CFG)
     assert isinstance(actions[0], Ignore)

@@ -1,0 +1,380 @@
+"""The reply runner: the agent's replies and acknowledgements, from the responder to the ear.
+
+A reply is generated (with the session's one retry loop, a first-output deadline and
+a total deadline), played out block by block at its play time while text keeps
+streaming, and ends with exactly one terminal event — finished, cancelled (with when
+the cancel was carried out) or failed. An acknowledgement ("mm-hm", a BACKCHANNEL
+decision) is a short phrase in the responder's voice, synthesised once per phrase and
+cached, played without taking the floor, and cancellable the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable
+
+import anyio
+import anyio.abc
+import attrs
+
+from audiointeract.clock import Stopwatch
+from audiointeract.config import SessionConfig
+from audiointeract.errors import BackendTimeout, ContractViolation
+from audiointeract.events import (
+    AudioDelta,
+    BackchannelEnded,
+    BackchannelStarted,
+    Decision,
+    Event,
+    ReplyAudio,
+    ReplyCancelled,
+    ReplyFailed,
+    ReplyFinished,
+    ReplyStarted,
+    ReplyText,
+    ResponseRequest,
+    TextDelta,
+)
+from audiointeract.interfaces import Responder
+from audiointeract.retry import bounded, call_with_retries, shortest
+from audiointeract.statistics import Counters
+from audiointeract.turns import ReplyOutcome
+
+__all__ = ["SESSION_ENDED", "ReplyRunner"]
+
+SESSION_ENDED = "session ended"
+"""Cancel reason of a reply cut short because the session ended."""
+
+_PLAYBACK_BUFFER = 64
+
+Emit = Callable[[Event], None]
+Report = Callable[[str, BaseException, int, str], None]
+"""``report(component, error, attempt, handling)``: turn a failure into a ``BackendErrorEvent``."""
+
+
+@attrs.define
+class _Utterance:
+    """One reply or acknowledgement in flight."""
+
+    id: int
+    decision_id: int
+    scope: anyio.CancelScope
+    playback_end: float
+    backchannel: bool = False
+    cancel_requested_at: float | None = None
+    cancel_decision: int | None = None
+    cancel_reason: str = ""
+    text: list[str] = attrs.field(factory=list)
+    first_output: float | None = None
+    deltas: int = 0
+    failure: Exception | None = None
+    done: bool = False
+
+    def cancel(self, *, requested_at: float, reason: str, decision_id: int | None = None) -> None:
+        if self.cancel_requested_at is not None or self.done:
+            return
+        self.cancel_requested_at = requested_at
+        self.cancel_reason = reason
+        self.cancel_decision = decision_id
+        self.scope.cancel()
+
+
+class ReplyRunner:
+    """Runs at most one reply and one acknowledgement at a time, as tasks of the session's task group.
+
+    ``on_reply_ended(reply_id, outcome, said, cancel_reason)`` and
+    ``on_backchannel_ended(backchannel_id)`` tell the session, after the terminal event.
+    """
+
+    def __init__(
+        self,
+        responder: Responder,
+        config: SessionConfig,
+        watch: Stopwatch,
+        *,
+        emit: Emit,
+        report: Report,
+        counters: Counters,
+        on_reply_ended: Callable[[int, ReplyOutcome, str, str], None],
+        on_backchannel_ended: Callable[[int], None],
+    ) -> None:
+        self._responder = responder
+        self._config = config
+        self._watch = watch
+        self._emit = emit
+        self._report = report
+        self._counters = counters
+        self._on_reply_ended = on_reply_ended
+        self._on_backchannel_ended = on_backchannel_ended
+        self._group: anyio.abc.TaskGroup | None = None
+        self._reply: _Utterance | None = None
+        self._backchannel: _Utterance | None = None
+        self._acknowledgements: dict[str, AudioDelta | None] = {}
+        self._idle: anyio.Event | None = None
+        self._floor_free: anyio.Event | None = None
+
+    def bind(self, group: anyio.abc.TaskGroup) -> None:
+        """Run replies in ``group`` (the session's task group, once the loop is running)."""
+        self._group = group
+        self._idle = anyio.Event()
+        self._idle.set()
+        self._floor_free = anyio.Event()
+        self._floor_free.set()
+
+    @property
+    def reply_id(self) -> int | None:
+        """The reply in flight, if any."""
+        return self._reply.id if self._reply is not None else None
+
+    async def wait_floor_free(self) -> None:
+        """Wait until no reply is in flight (acknowledgements do not hold the floor)."""
+        while self._reply is not None and self._floor_free is not None:
+            await self._floor_free.wait()
+
+    async def wait_idle(self) -> None:
+        """Wait until neither a reply nor an acknowledgement is in flight."""
+        while (self._reply is not None or self._backchannel is not None) and self._idle is not None:
+            await self._idle.wait()
+
+    # ------------------------------------------------------------------ replies
+
+    def start(self, request: ResponseRequest) -> None:
+        """Start the reply ``request`` asks for (the turn state allowed it)."""
+        assert self._group is not None
+        decision = request.decision
+        assert decision.id is not None
+        reply = _Utterance(
+            id=request.reply_id, decision_id=decision.id, scope=anyio.CancelScope(), playback_end=self._now()
+        )
+        self._reply = reply
+        self._floor_free = anyio.Event()
+        self._idle = anyio.Event()
+        self._counters.replies_started += 1
+        self._emit(ReplyStarted(reply_id=reply.id, decision_id=decision.id, task=decision.task, at=self._now()))
+        self._group.start_soon(self._run_reply, reply, request)
+
+    def cancel(self, reply_id: int, *, requested_at: float, reason: str, decision_id: int | None = None) -> None:
+        """Cancel reply ``reply_id`` (no-op if it already ended); nothing of it is emitted afterwards."""
+        if self._reply is not None and self._reply.id == reply_id:
+            self._reply.cancel(requested_at=requested_at, reason=reason, decision_id=decision_id)
+
+    async def _run_reply(self, reply: _Utterance, request: ResponseRequest) -> None:
+        try:
+            with reply.scope:
+                send, receive = anyio.create_memory_object_stream[AudioDelta](max_buffer_size=_PLAYBACK_BUFFER)
+                async with anyio.create_task_group() as group:
+                    group.start_soon(self._play_all, reply, receive)
+                    async with send:
+                        await self._generate(reply, request, send)
+                    if reply.failure is not None:
+                        group.cancel_scope.cancel()
+        finally:
+            # runs on every exit, also when the whole session is torn down: exactly one terminal event
+            if not reply.done and reply.failure is None and reply.cancel_requested_at is None:
+                reply.cancel_requested_at = self._now()
+                reply.cancel_reason = SESSION_ENDED
+            self._end_reply(reply)
+
+    async def _generate(
+        self, reply: _Utterance, request: ResponseRequest, audio_out: anyio.abc.ObjectSendStream[AudioDelta]
+    ) -> None:
+        policy = self._config.responder_failure
+        first_output = self._responder.first_output_timeout or policy.first_output_timeout
+        clock = self._watch.clock
+        attempts = 0
+
+        async def attempt(budget: float | None) -> None:
+            nonlocal attempts
+            attempts += 1
+            waiting = shortest(first_output, budget)
+            try:
+                with clock.deadline_scope(policy.timeout), clock.deadline_scope(waiting) as first:
+                    async with contextlib.aclosing(self._responder.respond(request)) as stream:  # type: ignore[type-var]
+                        async for item in stream:
+                            delta: object = item  # checked: backends may break the contract
+                            if reply.cancel_requested_at is not None:
+                                return
+                            await self._take(reply, delta, audio_out)
+                            if reply.deltas:
+                                first.deadline = math.inf
+            except TimeoutError as exc:
+                if isinstance(exc, BackendTimeout):
+                    raise
+                if reply.deltas == 0:
+                    msg = f"responder produced no output within {waiting:.3g}s"
+                else:
+                    msg = f"reply did not finish within {policy.timeout:.3g}s"
+                raise BackendTimeout(msg) from exc
+
+        try:
+            await call_with_retries(
+                attempt,
+                policy,
+                clock,
+                on_retry=lambda error, number: self._report("responder", error, number, "retry"),
+                may_retry=lambda: reply.deltas == 0 and reply.cancel_requested_at is None,
+            )
+        except Exception as exc:  # noqa: BLE001 - every backend failure becomes an event
+            self._report("responder", exc, attempts, "skip")
+            reply.failure = exc
+
+    async def _take(self, reply: _Utterance, delta: object, audio_out: anyio.abc.ObjectSendStream[AudioDelta]) -> None:
+        if isinstance(delta, TextDelta):
+            if delta.text:
+                reply.text.append(delta.text)
+                reply.deltas += 1
+                now = self._now()
+                if reply.first_output is None:
+                    reply.first_output = now
+                self._emit(ReplyText(reply_id=reply.id, text=delta.text, at=now))
+        elif isinstance(delta, AudioDelta):
+            reply.deltas += 1
+            await audio_out.send(delta)
+        else:
+            msg = f"respond() yielded {type(delta).__name__}, not a TextDelta or AudioDelta"
+            raise ContractViolation(msg)
+
+    async def _play_all(self, reply: _Utterance, audio_in: anyio.abc.ObjectReceiveStream[AudioDelta]) -> None:
+        async with audio_in:
+            async for delta in audio_in:
+                await self._play(reply, delta)
+        await self._watch.sleep_until_elapsed(reply.playback_end)
+        reply.done = reply.failure is None
+
+    def _end_reply(self, reply: _Utterance) -> None:
+        now = self._now()
+        said = "".join(reply.text)
+        if reply.cancel_requested_at is not None:
+            outcome = ReplyOutcome.CANCELLED
+            self._counters.replies_cancelled += 1
+            self._counters.cancel_latency.add(now - reply.cancel_requested_at)
+            self._emit(
+                ReplyCancelled(
+                    reply_id=reply.id,
+                    reason=reply.cancel_reason,
+                    requested_at=reply.cancel_requested_at,
+                    carried_out_at=now,
+                    decision_id=reply.cancel_decision,
+                )
+            )
+        elif reply.failure is not None:
+            outcome = ReplyOutcome.FAILED
+            self._counters.replies_failed += 1
+            self._emit(
+                ReplyFailed(
+                    reply_id=reply.id, error_type=type(reply.failure).__name__, message=str(reply.failure), at=now
+                )
+            )
+        else:
+            outcome = ReplyOutcome.FINISHED
+            self._counters.replies_finished += 1
+            self._emit(
+                ReplyFinished(
+                    reply_id=reply.id, text=said, at=now, first_output_at=reply.first_output, deltas=reply.deltas
+                )
+            )
+        self._reply = None
+        self._settle()
+        self._on_reply_ended(reply.id, outcome, said, reply.cancel_reason)
+
+    # ------------------------------------------------------------------ acknowledgements
+
+    def start_backchannel(self, backchannel_id: int, decision: Decision) -> None:
+        """Play the next acknowledgement phrase for ``decision`` without taking the floor."""
+        assert self._group is not None
+        assert decision.id is not None
+        phrases = self._config.backchannel.phrases
+        text = phrases[backchannel_id % len(phrases)]
+        ack = _Utterance(
+            id=backchannel_id,
+            decision_id=decision.id,
+            scope=anyio.CancelScope(),
+            playback_end=self._now(),
+            backchannel=True,
+        )
+        self._backchannel = ack
+        self._idle = anyio.Event()
+        self._counters.backchannels_started += 1
+        self._emit(
+            BackchannelStarted(backchannel_id=backchannel_id, decision_id=decision.id, text=text, at=self._now())
+        )
+        self._group.start_soon(self._run_backchannel, ack, text)
+
+    def cancel_backchannel(self, backchannel_id: int, *, reason: str) -> None:
+        """Stop acknowledgement ``backchannel_id`` if it still plays."""
+        if self._backchannel is not None and self._backchannel.id == backchannel_id:
+            self._backchannel.cancel(requested_at=self._now(), reason=reason)
+
+    async def _run_backchannel(self, ack: _Utterance, text: str) -> None:
+        try:
+            with ack.scope:
+                audio = await self._acknowledgement(text)
+                if audio is not None:
+                    await self._play(ack, audio)
+                    await self._watch.sleep_until_elapsed(ack.playback_end)
+                ack.done = ack.cancel_requested_at is None
+        finally:
+            cancelled = not ack.done
+            if cancelled:
+                self._counters.backchannels_cancelled += 1
+            reason = ack.cancel_reason or (SESSION_ENDED if cancelled else "")
+            self._emit(BackchannelEnded(backchannel_id=ack.id, cancelled=cancelled, at=self._now(), reason=reason))
+            self._backchannel = None
+            self._settle()
+            self._on_backchannel_ended(ack.id)
+
+    async def _acknowledgement(self, text: str) -> AudioDelta | None:
+        """The phrase in the responder's voice, synthesised once; a failure is reported and not cached."""
+        if text in self._acknowledgements:
+            return self._acknowledgements[text]
+        policy = self._config.responder_failure
+        limit = self._responder.first_output_timeout or policy.first_output_timeout
+        clock = self._watch.clock
+        try:
+            audio: object = await bounded(lambda: self._responder.acknowledgement(text), clock, limit, "acknowledging")
+        except Exception as exc:  # noqa: BLE001 - a failed acknowledgement is reported; the session goes on
+            self._report("responder", exc, 1, "skip")
+            return None
+        if audio is not None and not isinstance(audio, AudioDelta):
+            violation = ContractViolation(f"acknowledgement() returned {type(audio).__name__}, not an AudioDelta")
+            self._report("responder", violation, 1, "skip")
+            return None
+        self._acknowledgements[text] = audio  # one entry per configured phrase: bounded by the config
+        return audio
+
+    # ------------------------------------------------------------------ playback
+
+    async def _play(self, utterance: _Utterance, delta: AudioDelta) -> None:
+        """Emit audio in blocks at their play time, so a cancel cuts it within one block."""
+        block = max(1, round(self._config.audio_block_seconds * delta.sample_rate))
+        for start in range(0, delta.samples.size, block):
+            samples = delta.samples[start : start + block]
+            await self._watch.sleep_until_elapsed(utterance.playback_end)
+            if utterance.cancel_requested_at is not None:
+                return
+            play_at = self._now()  # when the block really starts; lateness is not hidden
+            duration = samples.size / delta.sample_rate
+            utterance.playback_end = play_at + duration
+            if utterance.first_output is None:
+                utterance.first_output = play_at
+            self._emit(
+                ReplyAudio(
+                    reply_id=utterance.id,
+                    play_at=play_at,
+                    duration=duration,
+                    sample_rate=delta.sample_rate,
+                    at=self._now(),
+                    samples=samples,
+                    backchannel=utterance.backchannel,
+                )
+            )
+
+    def _settle(self) -> None:
+        if self._reply is None and self._floor_free is not None:
+            self._floor_free.set()
+        if self._reply is None and self._backchannel is None and self._idle is not None:
+            self._idle.set()
+
+    def _now(self) -> float:
+        return self._watch.elapsed()
