@@ -9,12 +9,14 @@ __all__ = [
     "ChatResponder",
     "ServerConfig",
     "TranscriptionPerceiver",
+    "TranscriptionStatistics",
 ]
 
 # public name -> module that defines it; imported on first access so this package stays cheap
 _LAZY = {
     "ChatResponder": "audiointeract.backends.openai_compat.chat",
     "TranscriptionPerceiver": "audiointeract.backends.openai_compat.transcription",
+    "TranscriptionStatistics": "audiointeract.backends.openai_compat.transcription",
     "AudioLMDecider": "audiointeract.backends.openai_compat.decider",
     "ServerConfig": "audiointeract.backends.openai_compat._client",
 }

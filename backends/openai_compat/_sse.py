@@ -11,7 +11,7 @@ import httpx
 from audiointeract.backends.openai_compat._client import OpenAICompatClient, error_from_payload
 from audiointeract.errors import BackendError
 
-__all__ = ["sse_json"]
+__all__ = ["is_event_stream", "sse_json"]
 
 _DONE = "[DONE]"
 
@@ -26,6 +26,12 @@ def _decode(payload: str, where: str) -> dict[str, Any]:
     if "error" in event and "choices" not in event:
         raise error_from_payload(event, where)
     return event
+
+
+def is_event_stream(response: httpx.Response) -> bool:
+    """Whether the server answered with server-sent events (else the body is one JSON document)."""
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.startswith("text/event-stream")
 
 
 async def sse_json(client: OpenAICompatClient, response: httpx.Response, path: str) -> AsyncIterator[dict[str, Any]]:

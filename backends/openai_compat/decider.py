@@ -20,15 +20,14 @@ from audiointeract.audio import FloatArray
 from audiointeract.backends.audio_lm_prompt import (
     DEFAULT_QUESTION,
     DEFAULT_SYSTEM_PROMPT,
-    check_threshold,
     decision_from_probability,
     decision_prompt,
     respond_probability,
     skip_reason,
 )
+from audiointeract.backends.openai_compat import _options
 from audiointeract.backends.openai_compat._client import OpenAICompatClient, client_from_options
 from audiointeract.backends.openai_compat._wav import input_audio_part
-from audiointeract.clock import Clock
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception
 from audiointeract.interfaces import Decider, DecisionContext
@@ -113,27 +112,23 @@ class AudioLMDecider(Decider):
         top_logprobs: int = 10,
         max_tokens: int = 3,
         task: str | None = None,
-        clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         **server: Any,
     ) -> None:
-        check_threshold(threshold)
-        if sample_rate <= 0 or max_tokens < 1 or top_logprobs < 1:
-            raise ConfigurationError("sample_rate must be > 0, max_tokens and top_logprobs >= 1")
-        if _word(respond_word) in ("", _word(silent_word)):
+        self.system_prompt = _options.text("system_prompt", system_prompt, empty=True)
+        self.question = _options.text("question", question, empty=True)
+        self.respond_word = _word(_options.text("respond_word", respond_word))
+        self.silent_word = _word(_options.text("silent_word", silent_word))
+        if self.respond_word in ("", self.silent_word):
             raise ConfigurationError(f"respond_word {respond_word!r} and silent_word {silent_word!r} must differ")
-        self._client = client_from_options(server, clock=clock, transport=transport)
-        self.system_prompt = system_prompt
-        self.question = question
-        self.respond_word = _word(respond_word)
-        self.silent_word = _word(silent_word)
-        self.threshold = threshold
-        self.send_audio = send_audio
-        self.sample_rate = sample_rate
-        self.logprobs = logprobs
-        self.top_logprobs = top_logprobs
-        self.max_tokens = max_tokens
-        self.task = task
+        self.threshold = _options.number("threshold", threshold, minimum=0.0, maximum=1.0)
+        self.send_audio = _options.flag("send_audio", send_audio)
+        self.sample_rate = _options.integer("sample_rate", sample_rate, minimum=1)
+        self.logprobs = _options.flag("logprobs", logprobs)
+        self.top_logprobs = _options.integer("top_logprobs", top_logprobs, minimum=1)
+        self.max_tokens = _options.integer("max_tokens", max_tokens, minimum=1)
+        self.task = _options.optional_text("task", task)
+        self._client = client_from_options(server, backend=AudioLMDecider, transport=transport)
 
     @property
     def client(self) -> OpenAICompatClient:
@@ -141,7 +136,7 @@ class AudioLMDecider(Decider):
         return self._client
 
     async def check(self) -> None:
-        """Reach the server and resolve the model now; raise a clear error if it is not usable."""
+        """Reach the server (``GET /models``) and resolve the model now; raise a one-line error if it is not usable."""
         await self._client.check()
 
     def request_body(self, context: DecisionContext, perceptions: Sequence[Perception], model: str) -> dict[str, Any]:

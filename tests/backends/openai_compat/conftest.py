@@ -4,7 +4,9 @@
   embedded SmolLM2-135M-Instruct on CPU, offline; the tests that use it are ``slow``.
 * ``fake_vllm`` (per test): a small Starlette app on uvicorn, in the test's own event
   loop, ONLY for what a CPU machine cannot serve: vLLM transcription streaming (both
-  wire forms), audio input, logprobs, scripted failures and dropped connections.
+  wire forms), audio input, logprobs, scripted failures, hangs and dropped connections.
+* ``hanging_vllm`` (per test): ``fake_vllm`` whose first chat request is accepted and
+  never answered (``hang_requests``, default 1); later ones stream a reply normally.
 
 These tests run on real time (sockets and timeouts), not the virtual-time loop.
 """
@@ -71,6 +73,20 @@ class FakeVLLM:
     stream_error: dict[str, Any] | None = None
     """Send this as a ``data: {"error": ...}`` event after the first token."""
     hold_before_headers: bool = False
+    hang_requests: int = 0
+    """The next N chat or transcription requests are read and never answered (no status, no byte) until the
+    client leaves."""
+    hung: int = 0
+    """How many requests were left hanging so far."""
+    hang_models: bool = False
+    """``GET /models`` is read and never answered."""
+    models_answer: tuple[int, str, str] | None = None
+    """(status, content type, body) answered to ``GET /models`` instead of the model list."""
+    served_models: list[str] = attrs.field(factory=lambda: [FAKE_MODEL])
+    chat_answer: tuple[str, str] | None = None
+    """(content type, body) answered with status 200 to chat requests instead of a stream."""
+    transcription_failures: list[int] = attrs.field(factory=list)
+    """Statuses answered to the next transcription requests, in order (after the audio is recorded)."""
     hold_after_tokens: int | None = None
     logprobs: dict[str, float] | None = None
     answer: str = "respond"
@@ -114,7 +130,12 @@ def fake_app(state: FakeVLLM) -> Starlette:
     async def models(request: Request) -> Response:
         state.requests.append(("models", None))
         state.headers.append(dict(request.headers))
-        return JSONResponse({"object": "list", "data": [{"id": FAKE_MODEL, "object": "model"}]})
+        if state.hang_models:
+            return await _hang(state, request)
+        if state.models_answer is not None:
+            status, content_type, text = state.models_answer
+            return Response(text, status_code=status, media_type=content_type)
+        return JSONResponse({"object": "list", "data": [{"id": name, "object": "model"} for name in state.served_models]})
 
     async def chat(request: Request) -> Response:
         body = await request.json()
@@ -125,10 +146,17 @@ def fake_app(state: FakeVLLM) -> Starlette:
             for part in message["content"] if isinstance(message["content"], list) else ():
                 if part["type"] == "input_audio":
                     state.audio.append(_read_wav(base64.b64decode(part["input_audio"]["data"])))
+        if state.hang_requests > 0:
+            state.hang_requests -= 1
+            state.hung += 1
+            return await _hang(state, request)
         if state.fail_statuses:
             status = state.fail_statuses.pop(0)
             error = {"message": f"scripted failure {status}", "type": "BadRequestError", "code": status}
             return JSONResponse({"object": "error", "error": error}, status_code=status)
+        if state.chat_answer is not None:
+            content_type, text = state.chat_answer
+            return Response(text, media_type=content_type)
         if state.hold_before_headers:
             while True:  # a server still busy before answering; notice the client leaving
                 if await request.is_disconnected():
@@ -147,6 +175,14 @@ def fake_app(state: FakeVLLM) -> Starlette:
             fields = {key: value for key, value in form.items() if isinstance(value, str)}
         state.requests.append(("transcriptions", fields))
         state.headers.append(dict(request.headers))
+        if state.hang_requests > 0:
+            state.hang_requests -= 1
+            state.hung += 1
+            return await _hang(state, request)
+        if state.transcription_failures:
+            status = state.transcription_failures.pop(0)
+            error = {"message": f"scripted failure {status}", "type": "ServiceUnavailable", "code": status}
+            return JSONResponse({"object": "error", "error": error}, status_code=status)
         if fields.get("stream") != "true":
             return JSONResponse({"text": state.transcript, "usage": {"type": "duration", "seconds": 1}})
         return StreamingResponse(_transcription_stream(state), media_type="text/event-stream")
@@ -157,6 +193,14 @@ def fake_app(state: FakeVLLM) -> Starlette:
         Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
     ]
     return Starlette(routes=routes)
+
+
+async def _hang(state: FakeVLLM, request: Request) -> Response:
+    """Answer nothing until the client leaves (then note that it left); the 499 never reaches anyone."""
+    while not await request.is_disconnected():  # noqa: ASYNC110 - starlette exposes only a poll
+        await anyio.sleep(0.01)
+    state.disconnected.set()
+    return Response(status_code=499)
 
 
 def _completion(state: FakeVLLM, body: dict[str, Any]) -> dict[str, Any]:
@@ -239,6 +283,23 @@ async def fake_vllm() -> AsyncIterator[FakeVLLM]:
         finally:
             server.should_exit = True
     sock.close()
+
+
+@pytest.fixture
+async def hanging_vllm(fake_vllm: FakeVLLM) -> FakeVLLM:
+    """A real loopback HTTP server that accepts chat requests and never answers the first ``hang_requests``.
+
+    It is ``fake_vllm`` with ``hang_requests = 1``. Set ``hanging_vllm.hang_requests = N``
+    before the first chat request to leave N hanging; after them, chat requests stream
+    ``tokens`` (``"Hello there, friend."``) as an OpenAI chat-completions stream and end
+    with ``[DONE]``. ``GET /models`` answers at once (``fake-audio-llm``), so ``check()``
+    passes. ``hung`` counts the requests left hanging, ``count("chat")`` all chat
+    requests, and ``disconnected`` is set once the client gave up on one. Use it with
+    ``base_url=hanging_vllm.base_url, trust_env=False`` and a small ``read_timeout``
+    (or a session deadline); the tests run on real time (``anyio_backend`` here).
+    """
+    fake_vllm.hang_requests = 1
+    return fake_vllm
 
 
 # --------------------------------------------------------------------------- real transformers serve

@@ -1,4 +1,4 @@
-"""ChatResponder and the shared client against the fake vLLM server (wire shapes, cancel, retries, errors)."""
+"""ChatResponder and the shared client against the fake vLLM server (wire shapes, cancel, errors, check, hangs)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def request(audio: np.ndarray | None = None) -> ResponseRequest:
 
 
 def responder(fake: Any, **options: Any) -> ChatResponder:
-    return ChatResponder(base_url=fake.base_url, backoff=0.01, trust_env=False, **options)
+    return ChatResponder(base_url=fake.base_url, trust_env=False, **options)
 
 
 def busy_connections(chat: ChatResponder) -> int:
@@ -169,36 +169,27 @@ async def test_fake_vllm_error_event_in_stream(fake_vllm: Any, error: Any, retry
     assert (error["message"] if isinstance(error, dict) else error) in str(caught.value)
 
 
-@pytest.mark.parametrize("status", [429, 500, 503])
-async def test_fake_vllm_retries_retryable_statuses(fake_vllm: Any, status: int) -> None:
-    fake_vllm.fail_statuses = [status, status]
-    chat = responder(fake_vllm, max_retries=2)
-    try:
-        texts = await collect(chat, request())
-    finally:
-        await chat.aclose()
-    assert "".join(texts) == "".join(fake_vllm.tokens)
-    assert fake_vllm.count("chat") == 3
-
-
-async def test_fake_vllm_gives_up_after_max_retries(fake_vllm: Any) -> None:
-    fake_vllm.fail_statuses = [503, 503, 503]
-    chat = responder(fake_vllm, max_retries=1)
+@pytest.mark.parametrize("status", [408, 429, 500, 503])
+async def test_fake_vllm_retryable_status_is_tried_once_and_left_to_the_caller(fake_vllm: Any, status: int) -> None:
+    fake_vllm.fail_statuses = [status]
+    chat = responder(fake_vllm)
     try:
         with pytest.raises(BackendError) as caught:
             await collect(chat, request())
+        assert fake_vllm.count("chat") == 1  # no retry hidden in the client
+        texts = await collect(chat, request())  # the caller's retry is answered
     finally:
         await chat.aclose()
-    assert fake_vllm.count("chat") == 2
     assert caught.value.retryable
-    assert "HTTP 503" in str(caught.value)
-    assert "scripted failure 503" in str(caught.value)
+    assert f"HTTP {status}" in str(caught.value)
+    assert f"scripted failure {status}" in str(caught.value)
+    assert "".join(texts) == "".join(fake_vllm.tokens)
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 422])
 async def test_fake_vllm_client_errors_are_not_retried(fake_vllm: Any, status: int) -> None:
     fake_vllm.fail_statuses = [status]
-    chat = responder(fake_vllm, max_retries=3)
+    chat = responder(fake_vllm)
     try:
         with pytest.raises(BackendError) as caught:
             await collect(chat, request())
@@ -221,6 +212,56 @@ async def test_fake_vllm_read_timeout_is_backend_timeout(fake_vllm: Any) -> None
     assert caught.value.retryable
 
 
+async def test_hanging_server_fails_within_read_timeout_then_answers(hanging_vllm: Any) -> None:
+    """A server that accepts and never answers: one BackendTimeout after read_timeout, no hidden retry."""
+    chat = responder(hanging_vllm, model="fake-audio-llm", read_timeout=0.3)
+    try:
+        started = anyio.current_time()
+        with pytest.raises(BackendTimeout) as caught:
+            await collect(chat, request())
+        waited = anyio.current_time() - started
+        with anyio.fail_after(5):
+            await hanging_vllm.disconnected.wait()  # the client hung up on the hanging request
+        texts = await collect(chat, request())  # the next request is answered normally
+    finally:
+        await chat.aclose()
+    assert 0.3 <= waited < 1.0
+    assert caught.value.retryable
+    assert "read_timeout=0.3 s" in str(caught.value)
+    assert hanging_vllm.hung == 1
+    assert hanging_vllm.count("chat") == 2
+    assert "".join(texts) == "".join(hanging_vllm.tokens)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "match", "expected"),
+    [
+        ("application/json", "{not json at all", "returned invalid JSON", None),
+        ("text/html", "<html>\n<body>Bad gateway</body>\n</html>", "returned invalid JSON", None),
+        ("application/json", '{"error": {"message": "model crashed", "code": 500}}', "model crashed", None),
+        ("application/json", '{"object": "list", "data": []}', "not a chat completion", None),
+        ("application/json", '{"choices": [{"message": {"content": "Whole reply."}}]}', None, "Whole reply."),
+    ],
+)
+async def test_fake_vllm_json_body_instead_of_a_stream(
+    fake_vllm: Any, content_type: str, body: str, match: str | None, expected: str | None
+) -> None:
+    fake_vllm.chat_answer = (content_type, body)
+    chat = responder(fake_vllm)
+    try:
+        if match is None:
+            assert await collect(chat, request()) == [expected]  # a server that ignored stream=true
+            return
+        with pytest.raises(BackendError, match=match) as caught:
+            await collect(chat, request())
+    finally:
+        await chat.aclose()
+    assert "ended mid-reply" not in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert caught.value.retryable is ("code" in body)  # garbage is not retried; a reported 500 is
+    assert fake_vllm.count("chat") == 1
+
+
 def closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -229,15 +270,42 @@ def closed_port() -> int:
 
 async def test_unreachable_base_url_fails_check_clearly() -> None:
     url = f"http://127.0.0.1:{closed_port()}/v1"
-    chat = ChatResponder(base_url=url, max_retries=1, backoff=0.01, trust_env=False)
+    chat = ChatResponder(base_url=url, model="my-model", trust_env=False)
     try:
         with pytest.raises(BackendError) as caught:
+            await chat.check()  # model= is set, and check() still reaches the server
+    finally:
+        await chat.aclose()
+    assert str(caught.value).startswith(f"OpenAI-compatible server at {url} is not usable: cannot connect to {url}")
+    assert "\n" not in str(caught.value)
+    assert caught.value.retryable
+
+
+@pytest.mark.parametrize(
+    ("setup", "error", "match"),
+    [
+        ({"models_answer": (500, "text/html", "<html>\n <h1>Internal\nServer Error</h1>\n</html>")},
+         BackendError, "HTTP 500: <html> <h1>Internal Server Error</h1> </html>"),
+        ({"models_answer": (200, "application/json", "{garbage")}, BackendError, "returned invalid JSON"),
+        ({"models_answer": (200, "application/json", '{"data": 3}')}, BackendError, "no 'data' list"),
+        ({"hang_models": True}, BackendTimeout, "nothing received for read_timeout=0.3 s"),
+        ({"served_models": ["served-a", "served-b"]}, ConfigurationError,
+         "model 'my-model' is not served at .*; it serves 'served-a', 'served-b'"),
+    ],
+)
+async def test_fake_vllm_check_failures_are_one_line(
+    fake_vllm: Any, setup: dict[str, Any], error: type[Exception], match: str
+) -> None:
+    for name, value in setup.items():
+        setattr(fake_vllm, name, value)
+    chat = responder(fake_vllm, model="my-model", read_timeout=0.3)
+    try:
+        with pytest.raises(error, match=match) as caught:
             await chat.check()
     finally:
         await chat.aclose()
-    assert url in str(caught.value)
-    assert "cannot connect" in str(caught.value)
-    assert caught.value.retryable
+    assert "\n" not in str(caught.value)
+    assert fake_vllm.count("models") == 1
 
 
 async def test_fake_vllm_check_resolves_model(fake_vllm: Any) -> None:
@@ -248,7 +316,30 @@ async def test_fake_vllm_check_resolves_model(fake_vllm: Any) -> None:
         assert await chat.client.model_name() == "fake-audio-llm"
     finally:
         await chat.aclose()
-    assert fake_vllm.count("models") == 1  # asked once, then remembered
+    assert fake_vllm.count("models") == 2  # every check() reaches the server; model_name() remembers
+
+
+@pytest.mark.parametrize("served", [["a", "my-model"], []])
+async def test_fake_vllm_check_accepts_a_served_or_unlisted_model(fake_vllm: Any, served: list[str]) -> None:
+    fake_vllm.served_models = served  # a server that lists nothing is taken at its word
+    chat = responder(fake_vllm, model="my-model")
+    try:
+        await chat.check()
+        await collect(chat, request())
+    finally:
+        await chat.aclose()
+    assert fake_vllm.count("models") == 1
+    assert fake_vllm.bodies("chat")[0]["model"] == "my-model"
+
+
+async def test_fake_vllm_check_without_models_asks_for_model(fake_vllm: Any) -> None:
+    fake_vllm.served_models = []
+    chat = responder(fake_vllm)
+    try:
+        with pytest.raises(ConfigurationError, match="lists no models; set model="):
+            await chat.check()
+    finally:
+        await chat.aclose()
 
 
 async def test_fake_vllm_configured_model_skips_listing(fake_vllm: Any) -> None:
@@ -268,15 +359,28 @@ async def test_fake_vllm_configured_model_skips_listing(fake_vllm: Any) -> None:
         ({"base_url": "ftp://host/v1"}, "http"),
         ({"base_url": "http://"}, "base_url"),
         ({"base_url": "http://host/v1?x=1"}, "query"),
-        ({"read_timeout": 0}, "read_timeout"),
-        ({"max_retries": -1}, "max_retries"),
-        ({"bogus": 1}, "bogus"),
-        ({"max_tokens": 0}, "max_tokens"),
+        ({"base_url": 5}, "base_url must be a string"),
+        ({"read_timeout": 0}, "read_timeout must be a number > 0, got 0"),
+        ({"read_timeout": "abc"}, "read_timeout must be a number > 0, got str 'abc'"),
+        ({"connect_timeout": True}, "connect_timeout must be a number"),
+        ({"trust_env": "maybe"}, "trust_env must be true or false"),
+        ({"model": 5}, "model must be a non-empty string, got int 5"),
+        ({"api_key": ""}, "api_key must be a non-empty string"),
+        ({"bogus": 1}, "unknown option.s. bogus; ChatResponder takes extra_body, max_tokens, .* and the server options"),
+        ({"max_retries": 2}, "unknown option.s. max_retries"),  # retries belong to the session
+        ({"backoff": 0.1}, "unknown option.s. backoff"),
+        ({"max_tokens": 0}, "max_tokens must be an integer >= 1, got 0"),
+        ({"max_tokens": "abc"}, "max_tokens must be an integer >= 1, got str 'abc'"),
+        ({"temperature": "hot"}, "temperature must be a number >= 0"),
+        ({"send_audio": "yes"}, "send_audio must be true or false"),
+        ({"extra_body": "top_p=1"}, "extra_body must be a JSON object"),
+        ({"prompt": "hi"}, "prompt must be a callable"),
     ],
 )
 def test_bad_config_fails_at_construction(options: dict[str, Any], match: str) -> None:
-    with pytest.raises(ConfigurationError, match=match):
+    with pytest.raises(ConfigurationError, match=match) as caught:
         ChatResponder(**options)
+    assert "\n" not in str(caught.value)
 
 
 def test_base_url_is_normalised() -> None:

@@ -179,7 +179,7 @@ async def test_check_resolves_the_model_and_a_dead_server_stops_the_session_befo
     with socket.socket() as sock:  # a loopback port nothing listens on
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    down = AudioLMDecider(base_url=f"http://127.0.0.1:{port}/v1", trust_env=False, max_retries=0)
+    down = AudioLMDecider(base_url=f"http://127.0.0.1:{port}/v1", trust_env=False)
     session = Session(ScriptedPerceiver(HEARD), down, ScriptedResponder("-"), config=SessionConfig(pacing=Pacing.FAST))
     try:
         with pytest.raises(BackendError, match="is not usable: cannot connect"):
@@ -222,6 +222,14 @@ def test_decider_bad_config() -> None:
         AudioLMDecider(respond_word="Silent", silent_word="silent")
     with pytest.raises(ConfigurationError, match="sample_rate"):
         AudioLMDecider(sample_rate=0)
+    with pytest.raises(ConfigurationError, match="threshold must be a number >= 0 and <= 1, got str 'high'"):
+        AudioLMDecider(threshold="high")
+    with pytest.raises(ConfigurationError, match="logprobs must be true or false"):
+        AudioLMDecider(logprobs="no")
+    with pytest.raises(ConfigurationError, match="task must be a non-empty string"):
+        AudioLMDecider(task=3)
+    with pytest.raises(ConfigurationError, match=r"unknown option\(s\) thresh; AudioLMDecider takes .*threshold"):
+        AudioLMDecider(thresh=0.4)
 
 
 def test_sound_events_are_described_to_the_model() -> None:

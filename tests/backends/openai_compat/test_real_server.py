@@ -16,7 +16,7 @@ import pytest
 from audiointeract.backends.mock import ScriptedAction, ScriptedDecider, ScriptedPerceiver
 from audiointeract.backends.openai_compat import AudioLMDecider, ChatResponder
 from audiointeract.config import Pacing, SessionConfig
-from audiointeract.errors import BackendError
+from audiointeract.errors import BackendError, ConfigurationError
 from audiointeract.events import (
     Action,
     Decision,
@@ -78,8 +78,10 @@ async def test_real_server_leaving_mid_stream_closes_the_connection(smollm2_serv
 
 
 async def test_real_server_client_error_is_not_retryable(smollm2_server: Any) -> None:
-    chat = responder(smollm2_server, model="not-the-served-model", max_retries=3)
+    chat = responder(smollm2_server, model="not-the-served-model")
     try:
+        with pytest.raises(ConfigurationError, match=r"model 'not-the-served-model' is not served at .*; it serves"):
+            await chat.check()  # the listing names what is served
         with pytest.raises(BackendError) as caught:
             await chat.respond(request()).__anext__()
     finally:

@@ -30,7 +30,7 @@ def session(fake: Any, responds_at: tuple[float, ...], pacing: Pacing) -> Sessio
         [TranscriptUpdate(span_start=0.0, span_end=at, committed=f"question {i}") for i, at in enumerate(responds_at)]
     )
     decider = ScriptedDecider([ScriptedAction(at=at, action=Action.RESPOND, task="answer") for at in responds_at])
-    chat = ChatResponder(base_url=fake.base_url, backoff=0.01, trust_env=False, max_tokens=8)
+    chat = ChatResponder(base_url=fake.base_url, trust_env=False, max_tokens=8)
     return Session(perceiver, decider, chat, config=SessionConfig(pacing=pacing))
 
 
