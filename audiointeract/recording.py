@@ -8,7 +8,7 @@ event after the session starts and is closed last. Recording is a choice:
 * :class:`JsonlRecorder` writes each event as one JSONL line the moment it happens and
   flushes it, so a session that crashes leaves a valid trace up to the crash; nothing is
   kept in memory.
-* ``recorder=None`` records nothing.
+* :class:`NoRecording` records nothing (``Session.trace`` is then empty).
 
 Reply audio samples are never kept: they reach observers, not the recording.
 """
@@ -28,7 +28,7 @@ from audiointeract.events import Event, ReplyAudio, event_to_dict
 from audiointeract.interfaces import Observer
 from audiointeract.trace import TRACE_VERSION, Trace, TraceRecord
 
-__all__ = ["DEFAULT_CAPACITY", "JsonlRecorder", "Recorder", "RingRecorder"]
+__all__ = ["DEFAULT_CAPACITY", "JsonlRecorder", "NoRecording", "Recorder", "RingRecorder"]
 
 DEFAULT_CAPACITY = 20_000
 """Events a session keeps by default: about an hour of audio at 0.4 s chunks."""
@@ -43,6 +43,22 @@ class Recorder(Observer):
     @abc.abstractmethod
     def trace(self) -> Trace:
         """What was recorded so far, as a trace."""
+
+
+class NoRecording(Recorder):
+    """Keeps nothing: for apps that watch events through observers or :meth:`Session.start` only."""
+
+    def __init__(self) -> None:
+        self._meta: dict[str, Any] = {}
+
+    def start(self, meta: dict[str, Any]) -> None:
+        self._meta = dict(meta)
+
+    def on_event(self, event: Event, *, at: float, heard: float) -> None:
+        pass
+
+    def trace(self) -> Trace:
+        return Trace(records=(), meta=self._meta)
 
 
 class RingRecorder(Recorder):

@@ -159,6 +159,8 @@ class Session:
             on_backchannel_ended=self._backchannel_ended,
         )
         self._turn = TurnState()
+        self.ended: SessionEnded | None = None
+        """How the session ended (None while it runs); ``ended.normal`` tells a normal end from a failure."""
         self._started = False
         self._stop_reason: str | None = None
         self._source_error: BaseException | None = None
@@ -286,7 +288,8 @@ class Session:
             await source.aclose()
         except Exception as exc:  # noqa: BLE001 - a source that fails to close is reported, the session still ends
             self._report_error("source", exc, attempt=1, handling="skip")
-        self._emit(SessionEnded(reason=reason, heard_until=self._counters.heard_until, at=self._now()))
+        self.ended = SessionEnded(reason=reason, heard_until=self._counters.heard_until, at=self._now())
+        self._emit(self.ended)
         self._bus.close()
         self._counters.observer_failures += self._bus.close_failures
 

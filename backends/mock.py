@@ -6,7 +6,8 @@ They are product features for testing apps and policies, not placeholders:
 * :class:`EnergyPerceiver` is a real (if simple) energy-based speech detector.
 * :class:`ScriptedDecider` takes given actions at given stream times.
 * :class:`TurnEndDecider` answers when the user stops speaking and yields to barge-in.
-* :class:`ScriptedResponder` streams text at a set token rate after a first-token delay.
+* :class:`ScriptedResponder` streams text at a set token rate after a first-token delay,
+  optionally with synthetic speech audio.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from collections.abc import AsyncIterator, Callable, Sequence
 import attrs
 import numpy as np
 
-from audiointeract.audio import AudioChunk
+from audiointeract.audio import AudioChunk, FloatArray
 from audiointeract.clock import Clock, LoopClock
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import (
     Action,
+    AudioDelta,
     Decision,
     Perception,
     ResponseDelta,
@@ -38,6 +40,7 @@ __all__ = [
     "ScriptedPerceiver",
     "ScriptedResponder",
     "TurnEndDecider",
+    "hum",
 ]
 
 
@@ -166,12 +169,21 @@ class TurnEndDecider(Decider):
         return Decision.silent()
 
 
+def hum(seconds: float, sample_rate: int = 16000) -> FloatArray:
+    """A soft voiced hum of ``seconds`` (a stand-in for speech audio in tests)."""
+    size = max(1, round(seconds * sample_rate))
+    t = np.arange(size) / sample_rate
+    envelope = np.sin(np.linspace(0.0, math.pi, size)) ** 2
+    return (0.1 * envelope * np.sin(2 * math.pi * 180.0 * t)).astype(np.float32)
+
+
 class ScriptedResponder(Responder):
-    """Streams a reply word by word on the clock.
+    """Streams a reply word by word on the clock, optionally with a voice.
 
     ``reply`` is a fixed text or a function of the request. The first word comes
     ``first_token_delay`` seconds after the request, then one word every
-    ``1 / tokens_per_second`` seconds.
+    ``1 / tokens_per_second`` seconds. With ``word_seconds`` each word is followed by
+    that much synthetic speech audio (:func:`hum`), and acknowledgements are spoken too.
     """
 
     name = "mock"
@@ -182,15 +194,21 @@ class ScriptedResponder(Responder):
         *,
         tokens_per_second: float = 20.0,
         first_token_delay: float = 0.2,
+        word_seconds: float | None = None,
+        sample_rate: int = 16000,
         clock: Clock | None = None,
     ) -> None:
         if not (math.isfinite(tokens_per_second) and tokens_per_second > 0):
             raise ConfigurationError(f"tokens_per_second must be > 0, got {tokens_per_second}")
         if not (math.isfinite(first_token_delay) and first_token_delay >= 0):
             raise ConfigurationError(f"first_token_delay must be >= 0, got {first_token_delay}")
+        if word_seconds is not None and not (math.isfinite(word_seconds) and word_seconds > 0):
+            raise ConfigurationError(f"word_seconds must be > 0, got {word_seconds}")
         self._reply = reply
         self._interval = 1.0 / tokens_per_second
         self._first = first_token_delay
+        self._voice = None if word_seconds is None else hum(word_seconds, sample_rate)
+        self._rate = sample_rate
         self._clock = clock or LoopClock()
 
     async def respond(self, request: ResponseRequest) -> AsyncIterator[ResponseDelta]:
@@ -201,3 +219,10 @@ class ScriptedResponder(Responder):
             if number:
                 await self._clock.sleep(self._interval)
             yield TextDelta(text=word if number == 0 else " " + word)
+            if self._voice is not None:
+                yield AudioDelta(samples=self._voice, sample_rate=self._rate, text=word)
+
+    async def acknowledgement(self, text: str) -> AudioDelta | None:
+        if self._voice is None:
+            return None
+        return AudioDelta(samples=hum(0.4, self._rate), sample_rate=self._rate, text=text)

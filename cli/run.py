@@ -1,16 +1,32 @@
-"""``audiointeract run``: a live session on a file or raw PCM from stdin."""
+"""``audiointeract run``: a live session on a file or raw PCM from stdin.
+
+Output paths are opened before the session starts; the trace is streamed as events
+happen and the reply WAV is written as it plays, so every ending keeps what was heard.
+SIGINT and SIGTERM stop the session gracefully (a second one cuts it short at once).
+Exit codes: 0 the input ended (or the session was stopped as asked), 1 the session
+failed, 2 a usage error, 128+N stopped by signal N.
+"""
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
 from audiointeract.cli._options import parse_backend_options, parse_tasks
 
+if TYPE_CHECKING:
+    from audiointeract.session import Session
+
 __all__ = ["run"]
+
+T = TypeVar("T")
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @click.command()
@@ -25,7 +41,10 @@ __all__ = ["run"]
 @click.option("--realtime/--fast", default=True, show_default=True,
               help="Feed audio at real-time pace, or as fast as the session takes it.")
 @click.option("--chunk-seconds", type=float, default=0.4, show_default=True, help="Chunk duration (0.1-2 s).")
-@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the trace (JSONL).")
+@click.option("--first-token-timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+              help="Seconds a reply may take to produce its first output before it fails (and is retried once).")
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Stream the trace (JSONL) to this file as events happen.")
 @click.option("--out-wav", type=click.Path(dir_okay=False, path_type=Path), help="Write reply audio to a WAV file.")
 @click.option("--pcm-out", is_flag=True, help="Write reply audio as raw int16 PCM to stdout (timeline goes to stderr).")
 @click.option("--play", is_flag=True, help="Play reply audio on the sound card (needs audiointeract[audio-out]).")
@@ -42,6 +61,7 @@ def run(
     tasks: tuple[str, ...],
     realtime: bool,
     chunk_seconds: float,
+    first_token_timeout: float,
     trace_path: Path | None,
     out_wav: Path | None,
     pcm_out: bool,
@@ -52,31 +72,37 @@ def run(
 ) -> None:
     """Run a session on SOURCE (a WAV/FLAC/OGG/MP3 file, or - for raw PCM on stdin) and print a live timeline."""
     import anyio
+    import attrs
 
     from audiointeract import AudioFormat, Pacing, Session, SessionConfig
     from audiointeract.config import DEFAULT_TASKS
     from audiointeract.errors import AudioInteractError
     from audiointeract.interfaces import AudioSource, Observer
     from audiointeract.queues import Overflow
+    from audiointeract.recording import JsonlRecorder, Recorder
     from audiointeract.registry import load_backend
     from audiointeract.sinks import ConsoleTimeline, PcmSink, SoundCardSink, WavSink
     from audiointeract.sources import FileSource, PcmStreamSource
 
     backend_options = parse_backend_options(options)
+    out = sys.stderr if pcm_out else sys.stdout
     try:
         audio_source: AudioSource = (
             PcmStreamSource(sys.stdin.buffer, sample_rate=rate, channels=channels, dtype=dtype)
             if source == "-"
             else FileSource(source)
         )
+        base = SessionConfig()
         config = SessionConfig(
             audio=AudioFormat(chunk_seconds=chunk_seconds),
             tasks=parse_tasks(tasks) or DEFAULT_TASKS,
             pacing=Pacing.REALTIME if realtime else Pacing.FAST,
             chunk_overflow=Overflow.DROP_OLDEST if realtime else Overflow.BLOCK,
+            responder_failure=attrs.evolve(base.responder_failure, first_output_timeout=first_token_timeout),
         )
-        observers: list[Observer] = [ConsoleTimeline(sys.stderr if pcm_out else sys.stdout)]
-        wav = WavSink(out_wav) if out_wav else None
+        recorder: Recorder | None = _output(lambda: JsonlRecorder(trace_path), "--trace") if trace_path else None
+        observers: list[Observer] = [ConsoleTimeline(out)]
+        wav = _output(lambda: WavSink(out_wav), "--out-wav") if out_wav else None
         if wav:
             observers.append(wav)
         if pcm_out:
@@ -91,18 +117,76 @@ def run(
     except AudioInteractError as exc:
         raise click.ClickException(str(exc)) from exc
 
-    session = Session(built["perceiver"], built["decider"], built["responder"], config=config, observers=observers)
+    session = Session(
+        built["perceiver"],
+        built["decider"],
+        built["responder"],
+        config=config,
+        observers=observers,
+        recorder=recorder,
+        meta={"input": source},
+    )
+    stopped_by: list[signal.Signals] = []
+    failed: list[AudioInteractError] = []
 
     async def main() -> None:
-        try:
-            await session.run(audio_source)
-        finally:
-            for backend in built.values():
-                await backend.aclose()
+        async with anyio.create_task_group() as group:
+            group.start_soon(_stop_on_signals, session, group.cancel_scope, stopped_by)
+            try:
+                await session.run(audio_source)
+            except AudioInteractError as exc:  # a backend's check() failed: nothing was heard
+                failed.append(exc)
+            finally:
+                group.cancel_scope.cancel()
+                with anyio.CancelScope(shield=True):
+                    for backend in built.values():
+                        await backend.aclose()
 
     anyio.run(main)
+    if failed:
+        raise click.ClickException(str(failed[0]))
+    _report(session, out, trace_path, wav)
+    code = _exit_code(session, stopped_by)
+    if code:
+        ended = session.ended
+        reason = ended.reason if ended is not None else "the session was cut short before it could end"
+        click.echo(f"Error: session did not end normally: {reason}", err=True)
+        sys.exit(code)
+
+
+def _output(open_it: Callable[[], T], option: str) -> T:
+    """Open an output before the session starts; a path that cannot be written is a usage error."""
+    from audiointeract.errors import ConfigurationError
+
+    try:
+        return open_it()
+    except ConfigurationError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from exc
+
+
+async def _stop_on_signals(session: Session, scope: Any, stopped_by: list[signal.Signals]) -> None:
+    """First SIGINT/SIGTERM: stop gracefully; a second one: cut everything short."""
+    import anyio
+
+    with anyio.open_signal_receiver(*_SIGNALS) as signals:
+        async for number in signals:
+            received = signal.Signals(number)
+            if stopped_by:
+                scope.cancel()
+                return
+            stopped_by.append(received)
+            session.stop(reason=received.name)
+
+
+def _exit_code(session: Session, stopped_by: list[signal.Signals]) -> int:
+    if stopped_by:
+        return 128 + int(stopped_by[0])
+    ended = session.ended
+    return 0 if ended is not None and ended.normal else 1
+
+
+def _report(session: Session, out: TextIO, trace_path: Path | None, wav: Any) -> None:
     stats = session.statistics()
-    out = sys.stderr if pcm_out else sys.stdout
     out.write(
         f"heard {stats.heard_until:.1f}s; decisions {dict(stats.decisions)}; replies "
         f"{stats.replies_started} started / {stats.replies_finished} finished / {stats.replies_cancelled} cancelled / "
@@ -110,7 +194,6 @@ def run(
         f"max perceiver lag {stats.max_perceiver_lag:.2f}s\n"
     )
     if trace_path:
-        session.trace.save(trace_path)
         out.write(f"trace written to {trace_path}\n")
     if wav:
         out.write(f"reply audio written to {wav.path} ({wav.seconds_written:.1f}s)\n")
