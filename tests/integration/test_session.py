@@ -20,6 +20,7 @@ from audiointeract.backends.mock import (
     ScriptedPerceiver,
     ScriptedResponder,
     TurnEndDecider,
+    hum,
 )
 from audiointeract.clock import LoopClock
 from audiointeract.config import DecisionMode, FailureAction, FailurePolicy, Pacing
@@ -28,6 +29,8 @@ from audiointeract.events import (
     Action,
     AudioDelta,
     AudioReceived,
+    BackchannelEnded,
+    BackchannelStarted,
     BackendErrorEvent,
     ChunkDropped,
     Decision,
@@ -589,3 +592,80 @@ async def test_a_warning_decided_while_a_cancel_is_carried_out_follows_it() -> N
     assert cancelled.carried_out_at - cancelled.requested_at == pytest.approx(1.0)
     assert started[1].at == cancelled.carried_out_at
     assert of(trace, DecisionIgnored) == []
+
+
+class Acknowledging(ScriptedResponder):
+    """A speaking mock that counts how often it is asked to synthesise an acknowledgement."""
+
+    def __init__(self) -> None:
+        super().__init__("sure thing", word_seconds=0.3)
+        self.synthesised: list[str] = []
+
+    async def acknowledgement(self, text: str) -> AudioDelta | None:
+        self.synthesised.append(text)
+        return AudioDelta(samples=hum(1.0), sample_rate=SR, text=text)
+
+
+class Watching(Decider):
+    """Scripted actions; remembers whether the agent was speaking at each decision point."""
+
+    def __init__(self, script: dict[float, Action]) -> None:
+        self.script = dict(script)
+        self.speaking: list[tuple[float, bool]] = []
+
+    async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
+        self.speaking.append((context.heard_until, context.agent_speaking))
+        action = self.script.pop(round(context.heard_until, 1), None)
+        return Decision.silent() if action is None else Decision(action=action, reason="scripted")
+
+
+@pytest.mark.anyio
+async def test_a_backchannel_plays_a_cached_acknowledgement_without_taking_the_floor() -> None:
+    responder = Acknowledging()
+    decider = Watching({1.2: Action.BACKCHANNEL, 4.0: Action.BACKCHANNEL, 6.0: Action.BACKCHANNEL})
+    session = Session(ScriptedPerceiver(), decider, responder)
+    trace = await session.run(silence(8))
+    started = of(trace, BackchannelStarted)
+    assert [s.text for s in started] == ["mm-hm", "okay", "mm-hm"]
+    assert responder.synthesised == ["mm-hm", "okay"]  # each phrase synthesised once, then cached
+    ended = of(trace, BackchannelEnded)
+    assert [e.cancelled for e in ended] == [False, False, False]
+    audio = [a for a in of(trace, ReplyAudio) if a.backchannel]
+    assert sum(a.duration for a in audio) == pytest.approx(3.0)
+    assert of(trace, ReplyStarted) == []
+    assert not any(speaking for _, speaking in decider.speaking)  # the floor stayed with the user
+    assert session.statistics().backchannels_started == 3
+
+
+@pytest.mark.anyio
+async def test_a_respond_cuts_a_backchannel_short_and_takes_the_floor() -> None:
+    responder = Acknowledging()
+    decider = Watching({1.2: Action.BACKCHANNEL, 1.6: Action.RESPOND})
+    trace = await Session(ScriptedPerceiver(), decider, responder).run(silence(5))
+    (ended,) = of(trace, BackchannelEnded)
+    assert ended.cancelled
+    assert ended.reason == "the agent takes the floor"
+    (reply,) = of(trace, ReplyStarted)
+    assert ended.at == pytest.approx(reply.at)  # cut at the decision, not played out
+    ack_audio = [a for a in of(trace, ReplyAudio) if a.backchannel]
+    assert ack_audio
+    assert all(a.play_at <= ended.at for a in ack_audio)
+
+
+@pytest.mark.anyio
+async def test_backchannels_turned_off_are_recorded_as_ignored_and_text_only_responders_ack_in_text() -> None:
+    config = SessionConfig(turn=TurnConfig(allow_backchannel=False))
+    trace = await Session(ScriptedPerceiver(), Watching({1.2: Action.BACKCHANNEL}), Acknowledging(),
+                          config=config).run(silence(3))
+    (ignored,) = of(trace, DecisionIgnored)
+    assert ignored.reason == "backchannels are turned off"
+    assert of(trace, BackchannelStarted) == []
+
+    trace = await Session(ScriptedPerceiver(), Watching({1.2: Action.BACKCHANNEL}), ScriptedResponder()).run(
+        silence(3)
+    )
+    (started,) = of(trace, BackchannelStarted)
+    (ended,) = of(trace, BackchannelEnded)
+    assert started.text == "mm-hm"
+    assert not ended.cancelled
+    assert of(trace, ReplyAudio) == []

@@ -7,6 +7,7 @@ import pytest
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision
 from audiointeract.turns import (
+    CancelBackchannel,
     CancelReply,
     Ignore,
     Phase,
@@ -15,6 +16,8 @@ from audiointeract.turns import (
     StartReply,
     TurnConfig,
     TurnState,
+    on_backchannel_ended,
+    on_close,
     on_decision,
     on_reply_ended,
 )
@@ -96,3 +99,45 @@ def test_a_respond_decided_during_a_cancel_starts_right_after_it() -> None:
     state, started = on_reply_ended(state, 0, ReplyOutcome.CANCELLED, 1.3, CFG)
     assert started == (StartReply(reply_id=1, decision=d(Action.RESPOND, 2)),)
     assert (state.phase, state.reply_id, state.queued) == (Phase.RESPONDING, 1, None)
+
+
+def test_a_backchannel_does_not_take_the_floor_and_a_respond_cuts_it_short() -> None:
+    state, actions = on_decision(TurnState(), d(Action.BACKCHANNEL), 0.0, CFG)
+    (start,) = actions
+    assert isinstance(start, StartBackchannel)
+    assert state.phase is Phase.LISTENING
+    assert state.backchannel_id == start.backchannel_id
+    _, again = on_decision(state, d(Action.BACKCHANNEL), 0.1, CFG)
+    assert isinstance(again[0], Ignore)  # one at a time
+    state, actions = on_decision(state, d(Action.RESPOND), 0.2, CFG)
+    assert [type(a) for a in actions] == [CancelBackchannel, StartReply]
+    assert state.backchannel_id is None
+
+
+def test_an_interrupt_stops_a_backchannel_and_backchannels_can_be_turned_off() -> None:
+    state, _ = on_decision(TurnState(), d(Action.BACKCHANNEL), 0.0, CFG)
+    state, actions = on_decision(state, d(Action.INTERRUPT), 0.1, CFG)
+    assert [type(a) for a in actions] == [CancelBackchannel]
+    assert on_backchannel_ended(state, 0) == state
+    off = TurnConfig(allow_backchannel=False)
+    _, actions = on_decision(TurnState(), d(Action.BACKCHANNEL), 0.0, off)
+    assert isinstance(actions[0], Ignore)
+    assert actions[0].reason == "backchannels are turned off"
+
+
+def test_closing_cancels_what_plays_and_nothing_starts_afterwards() -> None:
+    state, _ = on_decision(TurnState(), d(Action.RESPOND), 0.0, CFG)
+    state, _ = on_decision(state, d(Action.INTERRUPT), 1.0, CFG)
+    state, _ = on_decision(state, d(Action.RESPOND), 1.1, CFG)  # queued behind the cancel
+    assert state.queued is not None
+    closed, actions = on_close(state)
+    assert closed.phase is Phase.CLOSED
+    assert closed.queued is None
+    assert [type(a) for a in actions] == [CancelReply]
+    assert actions[0].decision is None  # the session ends: no decision asked for it
+    after, started = on_reply_ended(closed, 0, ReplyOutcome.CANCELLED, 2.0, CFG)
+    assert started == ()
+    assert after.phase is Phase.CLOSED
+    for action in Action:
+        _, ignored = on_decision(after, d(action), 3.0, CFG)
+        assert ignored == () if action is Action.SILENT else ignored[0].reason == "session ended"
