@@ -7,7 +7,9 @@ and the speaking responder (text + reply audio). Rows:
 
 * 1, 10 and 100 concurrent sessions, each over its own copy of a ``--seconds`` scene,
   all in one VirtualTimeLoop (one task group);
-* one session over a one-hour scene (the issue's "simulates in seconds" target).
+* one session over a one-hour scene, with its speed per quarter of the session: the
+  cost per second of audio must not grow with the session's length (the last quarter
+  within 10 % of the first).
 
 Rendering is timed separately and shared (every session reads the same samples).
 """
@@ -26,7 +28,8 @@ from typing import Any
 import anyio
 import numpy as np
 
-from audiointeract.events import StandingTask
+from audiointeract.events import AudioReceived, Event, StandingTask
+from audiointeract.interfaces import Observer
 from audiointeract.simulators import (
     Anchor,
     Expect,
@@ -66,12 +69,36 @@ def busy_scene(seconds: float, seed: int = 0) -> Scene:
     return Scene(segments=segments, tasks=TASKS, duration=seconds, name=f"busy-{seconds:.0f}s")
 
 
-def run_concurrent(scene: Scene, audio: np.ndarray, sessions: int) -> dict[str, Any]:
+class QuarterClock(Observer):
+    """CPU time of this process when the session's stream time crosses each quarter of the scene.
+
+    CPU time, not wall time, so other work on a shared machine does not blur the comparison.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.marks = [seconds * q / 4 for q in (1, 2, 3, 4)]
+        self.cpu: list[float] = []
+        self.start = time.process_time()
+
+    def on_event(self, event: Event, *, at: float, heard: float) -> None:
+        if isinstance(event, AudioReceived) and len(self.cpu) < 4 and event.span_end >= self.marks[len(self.cpu)]:
+            self.cpu.append(time.process_time())
+
+    def speeds(self) -> list[float]:
+        """Audio seconds per CPU second in each quarter."""
+        edges = [self.start, *self.cpu]
+        quarter = self.marks[0]
+        return [round(quarter / (b - a), 1) for a, b in zip(edges, edges[1:], strict=False)]
+
+
+def run_concurrent(
+    scene: Scene, audio: np.ndarray, sessions: int, observers: tuple[Observer, ...] = ()
+) -> dict[str, Any]:
     results: list[Any] = []
 
     async def main() -> None:
         async def one(seed: int) -> None:
-            results.append(await simulate(scene, seed=seed, audio=audio))
+            results.append(await simulate(scene, seed=seed, audio=audio, observers=observers))
 
         async with anyio.create_task_group() as group:
             for seed in range(sessions):
@@ -128,9 +155,11 @@ def main() -> None:
         started = time.perf_counter()
         long_audio = render(long_scene, seed=1)
         hour_render = time.perf_counter() - started
-        hour = run_concurrent(long_scene, long_audio, 1)
+        quarters = QuarterClock(long_scene.duration)
+        hour = run_concurrent(long_scene, long_audio, 1, (quarters,))
         hour["name"] = "one-hour scene"
         hour["render_seconds"] = round(hour_render, 3)
+        hour["audio_seconds_per_cpu_second_by_quarter"] = quarters.speeds()
         rows.append(hour)
 
     print(f"{'run':<16} {'sessions':>8} {'audio s':>9} {'wall s':>8} {'audio s / wall s':>17} {'replies':>8} {'min F1@2s':>9}")
@@ -138,6 +167,11 @@ def main() -> None:
         print(f"{row['name']:<16} {row['sessions']:>8} {row['audio_seconds']:>9.0f} {row['wall_seconds']:>8.2f} "
               f"{row['audio_seconds_per_wall_second']:>17.1f} {row['replies']:>8} {row['min_f1_at_2s']:>9.3f}")
     print(f"(rendering {scene.duration:.0f} s of audio took {render_seconds:.2f} s; shared by all sessions)")
+    if hour is not None:
+        speeds = hour["audio_seconds_per_cpu_second_by_quarter"]
+        ratio = speeds[-1] / speeds[0]
+        hour["last_quarter_vs_first"] = round(ratio, 3)
+        print(f"one-hour scene, audio s / CPU s by quarter: {speeds} (last / first = {ratio:.2f}; target >= 0.90)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "benchmark": "simulator",

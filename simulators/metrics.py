@@ -425,7 +425,7 @@ def _chunk_latencies(trace: Trace, chunk: float) -> tuple[list[float], int, int]
         if d.heard_until is not None and d.decided_at is not None
     )
     # earliest decision time covering each stream position: suffix minimum of decided_at
-    ends = [h for h, _ in decisions]
+    ends = np.asarray([h for h, _ in decisions], dtype=np.float64)  # once: searching a list converts it per call
     earliest = [t for _, t in decisions]
     for i in range(len(earliest) - 2, -1, -1):
         earliest[i] = min(earliest[i], earliest[i + 1])

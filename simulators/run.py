@@ -19,6 +19,7 @@ from audiointeract.backends.mock import ScriptedPerceiver
 from audiointeract.clock import Clock, LoopClock
 from audiointeract.config import Pacing, SessionConfig
 from audiointeract.interfaces import Decider, Observer, Perceiver, Responder
+from audiointeract.recording import RingRecorder
 from audiointeract.session import Session, SessionStatistics
 from audiointeract.simulators.agents import SpeakingResponder, TaskRuleDecider
 from audiointeract.simulators.clips import ClipBank
@@ -93,6 +94,7 @@ async def simulate(
         config=config,
         clock=clock,
         observers=observers,
+        recorder=RingRecorder(capacity=None),  # scoring needs every event of the (bounded) scene
         meta={
             "scene": scene.to_dict(),
             "seed": seed,
