@@ -4,16 +4,21 @@ All audio inside a session is mono float32 in [-1, 1] at one sample rate, cut in
 chunks of one fixed duration. Whatever arrives (int16, float64, stereo, another
 sample rate) is converted here, once, and bad input raises
 :class:`~audiointeract.errors.AudioFormatError` naming the problem.
+
+Resampling uses soxr's high-quality filter. A live stream is resampled with a
+:class:`StreamResampler`, which keeps the filter state between blocks, so resampling
+block by block gives the same samples as :func:`resample` on the whole signal: no
+click at block boundaries.
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
-from math import gcd
+import operator
 
 import attrs
 import numpy as np
 import numpy.typing as npt
+import soxr
 
 from audiointeract.errors import AudioFormatError, ConfigurationError
 
@@ -35,6 +40,7 @@ FloatArray = npt.NDArray[np.float32]
 MIN_CHUNK_SECONDS = 0.1
 MAX_CHUNK_SECONDS = 2.0
 _SUPPORTED_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000)
+_QUALITY = "HQ"  # soxr's high quality (20-bit): the one filter for one-shot and streaming resampling
 
 
 def _check_rate(_: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -144,21 +150,89 @@ def to_mono_float32(data: npt.ArrayLike, *, channels_last: bool = True) -> Float
     return np.clip(floats, -1.0, 1.0).astype(np.float32)
 
 
-def resample(samples: FloatArray, source_rate: int, target_rate: int) -> FloatArray:
-    """Resample mono float32 audio with a polyphase anti-aliasing filter."""
-    if source_rate <= 0 or target_rate <= 0:
-        raise AudioFormatError(f"sample rates must be positive, got {source_rate} -> {target_rate}")
-    if source_rate == target_rate:
-        return samples
-    from scipy.signal import resample_poly  # noqa: PLC0415 - scipy only when resampling
+def _checked_rate(name: str, rate: int) -> int:
+    try:
+        value = operator.index(rate)  # int and numpy integers; not 16000.0 or "16000"
+    except TypeError:
+        value = 0
+    if isinstance(rate, bool) or value <= 0:
+        raise AudioFormatError(f"{name} must be a positive whole number of Hz, got {rate!r}")
+    return value
 
-    divisor = gcd(source_rate, target_rate)
-    ratio = Fraction(target_rate // divisor, source_rate // divisor)
-    out: npt.NDArray[np.float64] = np.asarray(
-        resample_poly(samples.astype(np.float64), ratio.numerator, ratio.denominator), dtype=np.float64
-    )
-    clipped: FloatArray = np.clip(out, -1.0, 1.0).astype(np.float32)
+
+def _checked_rates(source_rate: int, target_rate: int) -> tuple[int, int]:
+    return _checked_rate("source_rate", source_rate), _checked_rate("target_rate", target_rate)
+
+
+def _mono_block(samples: FloatArray, what: str) -> FloatArray:
+    array = np.asarray(samples)
+    if array.ndim != 1 or array.dtype.kind != "f":
+        raise AudioFormatError(
+            f"{what} expects 1-D float samples (mono, in [-1, 1]), got {array.dtype} with shape {array.shape}; "
+            "convert with to_mono_float32 first"
+        )
+    return np.ascontiguousarray(array, dtype=np.float32)
+
+
+def _clip(samples: npt.NDArray[np.float32]) -> FloatArray:
+    clipped: FloatArray = np.clip(samples, -1.0, 1.0).astype(np.float32, copy=False)
     return clipped
+
+
+def resample(samples: FloatArray, source_rate: int, target_rate: int) -> FloatArray:
+    """Resample a whole mono signal with the filter :class:`StreamResampler` uses block by block.
+
+    The result has ``round(len(samples) * target_rate / source_rate)`` samples; equal rates
+    return ``samples`` unchanged.
+    """
+    source, target = _checked_rates(source_rate, target_rate)
+    if source == target:
+        return samples
+    return _clip(soxr.resample(_mono_block(samples, "resample"), source, target, quality=_QUALITY))
+
+
+class StreamResampler:
+    """Resample one mono stream block by block, keeping the filter state between blocks.
+
+    Blocks of any size give the same samples as :func:`resample` on the whole stream,
+    so block boundaries leave no clicks. The filter looks ahead, so :meth:`process` holds
+    back the newest samples (about 25-45 ms of output, 90 ms when upsampling from 8 kHz)
+    and returns fewer than ``ratio * len(block)`` at first; :meth:`flush` returns that
+    tail when the stream ends. Equal rates pass blocks through unchanged.
+    """
+
+    def __init__(self, source_rate: int, target_rate: int) -> None:
+        self._source_rate, self._target_rate = _checked_rates(source_rate, target_rate)
+        self._stream: soxr.ResampleStream | None = None
+        if self._source_rate != self._target_rate:
+            self._stream = soxr.ResampleStream(
+                self._source_rate, self._target_rate, 1, dtype="float32", quality=_QUALITY
+            )
+
+    @property
+    def source_rate(self) -> int:
+        """Sample rate of the blocks passed to :meth:`process`, in Hz."""
+        return self._source_rate
+
+    @property
+    def target_rate(self) -> int:
+        """Sample rate of the samples returned, in Hz."""
+        return self._target_rate
+
+    def process(self, samples: FloatArray) -> FloatArray:
+        """Resample the next block of the stream; returns whatever output is ready (maybe none)."""
+        block = _mono_block(samples, "StreamResampler.process")
+        if self._stream is None:
+            return block
+        return _clip(self._stream.resample_chunk(block))
+
+    def flush(self) -> FloatArray:
+        """End the stream: return the held-back tail; the next :meth:`process` starts a new stream."""
+        if self._stream is None:
+            return np.zeros(0, dtype=np.float32)
+        tail = self._stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+        self._stream.clear()
+        return _clip(tail)
 
 
 def to_session_audio(
@@ -168,7 +242,10 @@ def to_session_audio(
     *,
     allow_resample: bool = True,
 ) -> FloatArray:
-    """Convert arbitrary PCM to the session format (mono float32 at ``fmt.sample_rate``)."""
+    """Convert one piece of PCM to the session format (mono float32 at ``fmt.sample_rate``).
+
+    For a stream cut into blocks use a :class:`StreamResampler`, which resamples without clicks.
+    """
     mono = to_mono_float32(data)
     if sample_rate != fmt.sample_rate and not allow_resample:
         raise AudioFormatError(
@@ -235,24 +312,3 @@ class Rechunker:
         self._next_sample += samples.size
         self._next_index += 1
         return chunk
-
-
-class StreamResampler:
-    """Resample a stream block by block, carrying the filter state across blocks (soxr)."""
-
-    def __init__(self, source_rate: int, target_rate: int) -> None:
-        import soxr  # noqa: PLC0415
-
-        self.source_rate = source_rate
-        self.target_rate = target_rate
-        self._stream = soxr.ResampleStream(source_rate, target_rate, 1, dtype="float32", quality="HQ")
-
-    def process(self, samples: FloatArray) -> FloatArray:
-        """Resample the next block (may return fewer samples than the ratio: filter latency)."""
-        out: FloatArray = self._stream.resample_chunk(samples, last=False)
-        return out
-
-    def flush(self) -> FloatArray:
-        """The tail held back by the filter, at the end of the stream."""
-        out: FloatArray = self._stream.resample_chunk(np.zeros(0, np.float32), last=True)
-        return out
