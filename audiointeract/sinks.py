@@ -7,11 +7,12 @@
   (``sounddevice``, optional extra ``audio-out``).
 
 Reply audio arrives in short blocks at its play time; a cancelled reply simply
-sends no more blocks, so every sink stops within one block of the cancel. Each
-reply is resampled to the sink's rate as one continuous stream (one
-:class:`~audiointeract.audio.StreamResampler` per reply, so block edges do not
-click); the resampler's held-back tail is written when the reply finishes or
-fails and dropped when it is cancelled. No sink keeps audio that it has written.
+sends no more blocks, so every sink stops within one block of the cancel. Every
+``ReplyAudio`` is played, a reply's and an acknowledgement's (``backchannel``) alike.
+Each reply or acknowledgement is resampled to the sink's rate as one continuous
+stream (one :class:`~audiointeract.audio.StreamResampler` each, so block edges do
+not click); the resampler's held-back tail is written when it finishes or fails and
+dropped when it is cancelled. No sink keeps audio that it has written.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ import numpy.typing as npt
 from audiointeract.audio import FloatArray, StreamResampler
 from audiointeract.errors import BackendUnavailable, ConfigurationError
 from audiointeract.events import (
+    BackchannelEnded,
+    BackchannelStarted,
     BackendErrorEvent,
     Decision,
     DecisionIgnored,
@@ -62,6 +65,9 @@ __all__ = [
 
 _EMPTY: FloatArray = np.zeros(0, dtype=np.float32)
 
+_Voice = tuple[bool, int]
+"""One stream of reply audio: (backchannel, id); replies and acknowledgements are numbered apart."""
+
 
 def describe_event(event: Event) -> str | None:
     """A short human description of an event, or None for routine events (audio, SILENT)."""
@@ -90,6 +96,10 @@ def describe_event(event: Event) -> str | None:
         text = f"reply {event.reply_id} cancelled ({event.reason}); carried out after {lag * 1000:.0f} ms"
     elif isinstance(event, ReplyFailed):
         text = f"reply {event.reply_id} failed: {event.error_type}: {event.message}"
+    elif isinstance(event, BackchannelStarted):
+        text = f"backchannel {event.backchannel_id}: {event.text!r}"
+    elif isinstance(event, BackchannelEnded) and event.cancelled:
+        text = f"backchannel {event.backchannel_id} cancelled ({event.reason})"
     elif isinstance(event, BackendErrorEvent):
         what = f"{event.error_type}: {event.message}"
         text = f"{event.component} error ({event.handling}, attempt {event.attempt}): {what}"
@@ -141,35 +151,50 @@ def _check_rate(rate: int) -> int:
     return rate
 
 
-class _ReplyResamplers:
-    """One :class:`StreamResampler` per reply in progress, so each reply is resampled without clicks."""
+def _voice(event: ReplyAudio) -> _Voice:
+    return (event.backchannel, event.reply_id)
+
+
+def _ending(event: Event) -> tuple[_Voice, bool] | None:
+    """The voice an event ends, and whether its held-back tail still plays (not when cancelled)."""
+    if isinstance(event, ReplyFinished | ReplyFailed):
+        return (False, event.reply_id), True
+    if isinstance(event, ReplyCancelled):
+        return (False, event.reply_id), False
+    if isinstance(event, BackchannelEnded):
+        return (True, event.backchannel_id), not event.cancelled
+    return None
+
+
+class _VoiceResamplers:
+    """One :class:`StreamResampler` per voice in progress, so each is resampled without clicks."""
 
     def __init__(self, rate: int) -> None:
         self._rate = rate
-        self._open: dict[int, StreamResampler] = {}
+        self._open: dict[_Voice, StreamResampler] = {}
 
-    def process(self, reply_id: int, sample_rate: int, samples: FloatArray) -> FloatArray:
-        """Resample the next block of a reply (a new source rate mid-reply starts a new resampler)."""
-        resampler = self._open.get(reply_id)
+    def process(self, voice: _Voice, sample_rate: int, samples: FloatArray) -> FloatArray:
+        """Resample the next block of a voice (a new source rate mid-way starts a new resampler)."""
+        resampler = self._open.get(voice)
         if resampler is not None and resampler.source_rate == sample_rate:
             return resampler.process(samples)
         fresh = StreamResampler(sample_rate, self._rate)
-        self._open[reply_id] = fresh
+        self._open[voice] = fresh
         if resampler is None:
             return fresh.process(samples)
         return np.concatenate([resampler.flush(), fresh.process(samples)])
 
-    def finish(self, reply_id: int) -> FloatArray:
-        """The held-back tail of a reply that ended; the reply is forgotten."""
-        resampler = self._open.pop(reply_id, None)
+    def finish(self, voice: _Voice) -> FloatArray:
+        """The held-back tail of a voice that ended; the voice is forgotten."""
+        resampler = self._open.pop(voice, None)
         return _EMPTY if resampler is None else resampler.flush()
 
-    def drop(self, reply_id: int) -> None:
-        """Forget a cancelled reply together with its held-back tail."""
-        self._open.pop(reply_id, None)
+    def drop(self, voice: _Voice) -> None:
+        """Forget a cancelled voice together with its held-back tail."""
+        self._open.pop(voice, None)
 
-    def open_replies(self) -> list[int]:
-        """Replies that sent audio and have not ended yet."""
+    def open_voices(self) -> list[_Voice]:
+        """Voices that sent audio and have not ended yet."""
         return list(self._open)
 
 
@@ -244,8 +269,8 @@ class WavSink(Observer):
         self._rate = _check_rate(sample_rate)
         self._aligned = aligned
         self._file = _open_wav(self.path, sample_rate)
-        self._resamplers = _ReplyResamplers(sample_rate)
-        self._placements: dict[int, _Placement] = {}
+        self._resamplers = _VoiceResamplers(sample_rate)
+        self._placements: dict[_Voice, _Placement] = {}
         self._frames = 0  # length of the file's audio
         self._position = 0  # frame the next write lands on
 
@@ -257,49 +282,49 @@ class WavSink(Observer):
     def on_event(self, event: Event, *, at: float, heard: float) -> None:
         if isinstance(event, ReplyAudio) and event.samples is not None:
             self._play(event, event.samples)
-        elif isinstance(event, (ReplyFinished, ReplyFailed)):
-            self._write_reply(event.reply_id, self._resamplers.finish(event.reply_id))
-            self._placements.pop(event.reply_id, None)
-        elif isinstance(event, ReplyCancelled):
-            self._resamplers.drop(event.reply_id)
-            self._placements.pop(event.reply_id, None)
+        elif (ending := _ending(event)) is not None:
+            voice, keep_tail = ending
+            if keep_tail:
+                self._write_voice(voice, self._resamplers.finish(voice))
+            else:
+                self._resamplers.drop(voice)
+            self._placements.pop(voice, None)
 
     def close(self) -> None:
-        """Write the tails of replies still playing and finalise the WAV header (idempotent)."""
+        """Write the tails of voices still playing and finalise the WAV header (idempotent)."""
         if self._file.closed:
             return
-        for reply_id in self._resamplers.open_replies():
-            self._write_reply(reply_id, self._resamplers.finish(reply_id))
+        for voice in self._resamplers.open_voices():
+            self._write_voice(voice, self._resamplers.finish(voice))
         self._placements.clear()
         self._file.close()
 
     def _play(self, event: ReplyAudio, samples: FloatArray) -> None:
+        voice = _voice(event)
         if self._aligned:
-            placement = self._placements.get(event.reply_id)
+            placement = self._placements.get(voice)
             if placement is None:
-                self._placements[event.reply_id] = _Placement(
-                    next_frame=round(event.play_at * self._rate), start=event.play_at
-                )
+                self._placements[voice] = _Placement(next_frame=round(event.play_at * self._rate), start=event.play_at)
             else:
                 late = event.play_at - (placement.start + placement.fed_seconds)
                 if late > _MAX_DRIFT_SECONDS:
-                    self._feed_silence(event.reply_id, event.sample_rate, late)
-        self._write_reply(event.reply_id, self._resamplers.process(event.reply_id, event.sample_rate, samples))
+                    self._feed_silence(voice, event.sample_rate, late)
+        self._write_voice(voice, self._resamplers.process(voice, event.sample_rate, samples))
         if self._aligned:
-            self._placements[event.reply_id].fed_seconds += samples.size / event.sample_rate
+            self._placements[voice].fed_seconds += samples.size / event.sample_rate
 
-    def _feed_silence(self, reply_id: int, sample_rate: int, seconds: float) -> None:
+    def _feed_silence(self, voice: _Voice, sample_rate: int, seconds: float) -> None:
         """Pass a gap inside a reply through its resampler, one second at a time."""
         remaining = round(seconds * sample_rate)
-        self._placements[reply_id].fed_seconds += remaining / sample_rate
+        self._placements[voice].fed_seconds += remaining / sample_rate
         while remaining > 0:
             size = min(remaining, sample_rate)
             silence = np.zeros(size, dtype=np.float32)
-            self._write_reply(reply_id, self._resamplers.process(reply_id, sample_rate, silence))
+            self._write_voice(voice, self._resamplers.process(voice, sample_rate, silence))
             remaining -= size
 
-    def _write_reply(self, reply_id: int, samples: FloatArray) -> None:
-        placement = self._placements.get(reply_id) if self._aligned else None
+    def _write_voice(self, voice: _Voice, samples: FloatArray) -> None:
+        placement = self._placements.get(voice) if self._aligned else None
         if placement is None:
             self._write_at(self._frames, samples)
             return
@@ -334,20 +359,22 @@ class PcmSink(Observer):
 
     def __init__(self, stream: BinaryIO | None = None, *, sample_rate: int = 16000) -> None:
         self._stream = stream or sys.stdout.buffer
-        self._resamplers = _ReplyResamplers(_check_rate(sample_rate))
+        self._resamplers = _VoiceResamplers(_check_rate(sample_rate))
 
     def on_event(self, event: Event, *, at: float, heard: float) -> None:
         if isinstance(event, ReplyAudio) and event.samples is not None:
-            self._write(self._resamplers.process(event.reply_id, event.sample_rate, event.samples))
-        elif isinstance(event, (ReplyFinished, ReplyFailed)):
-            self._write(self._resamplers.finish(event.reply_id))
-        elif isinstance(event, ReplyCancelled):
-            self._resamplers.drop(event.reply_id)
+            self._write(self._resamplers.process(_voice(event), event.sample_rate, event.samples))
+        elif (ending := _ending(event)) is not None:
+            voice, keep_tail = ending
+            if keep_tail:
+                self._write(self._resamplers.finish(voice))
+            else:
+                self._resamplers.drop(voice)
 
     def close(self) -> None:
-        """Write the tails of replies still playing; the stream stays open (it is the caller's)."""
-        for reply_id in self._resamplers.open_replies():
-            self._write(self._resamplers.finish(reply_id))
+        """Write the tails of voices still playing; the stream stays open (it is the caller's)."""
+        for voice in self._resamplers.open_voices():
+            self._write(self._resamplers.finish(voice))
 
     def _write(self, samples: FloatArray) -> None:
         if samples.size:
@@ -509,8 +536,9 @@ class SoundCardSink(Observer):
     with ``Pacing.FAST``); a callback that runs out while a reply is still arriving counts
     as an underrun. After running dry, playback starts ``preroll_seconds`` after the next
     audio arrives, so blocks that come a little late still play without gaps. A
-    ``ReplyCancelled`` empties the buffer at once: a barge-in is heard within one device
-    callback. :meth:`close` lets buffered audio play out for at most 0.5 s, then stops.
+    ``ReplyCancelled`` (or a cancelled acknowledgement) empties the buffer at once: a
+    barge-in is heard within one device callback. :meth:`close` lets buffered audio
+    play out for at most 0.5 s, then stops.
 
     ``stream_factory`` opens the output stream (default :func:`sounddevice_stream`);
     tests pass a fake that calls the callback from its own thread.
@@ -531,8 +559,8 @@ class SoundCardSink(Observer):
         if not 0 <= preroll_seconds < buffer_seconds:
             raise ConfigurationError(f"preroll_seconds must be in [0, buffer_seconds), got {preroll_seconds}")
         self._buffer = _PlaybackBuffer(round(buffer_seconds * sample_rate), round(preroll_seconds * sample_rate))
-        self._resamplers = _ReplyResamplers(sample_rate)
-        self._streaming: set[int] = set()
+        self._resamplers = _VoiceResamplers(sample_rate)
+        self._streaming: set[_Voice] = set()
         self._stream: OutputStream | None = (stream_factory or sounddevice_stream)(
             sample_rate=sample_rate, device=device, callback=self._callback
         )
@@ -540,15 +568,16 @@ class SoundCardSink(Observer):
 
     def on_event(self, event: Event, *, at: float, heard: float) -> None:
         if isinstance(event, ReplyAudio) and event.samples is not None:
-            self._set_streaming(event.reply_id, streaming=True)
-            self._buffer.push(self._resamplers.process(event.reply_id, event.sample_rate, event.samples))
-        elif isinstance(event, (ReplyFinished, ReplyFailed)):
-            self._buffer.push(self._resamplers.finish(event.reply_id))
-            self._set_streaming(event.reply_id, streaming=False)
-        elif isinstance(event, ReplyCancelled):
-            self._resamplers.drop(event.reply_id)
-            self._buffer.clear()
-            self._set_streaming(event.reply_id, streaming=False)
+            self._set_streaming(_voice(event), streaming=True)
+            self._buffer.push(self._resamplers.process(_voice(event), event.sample_rate, event.samples))
+        elif (ending := _ending(event)) is not None:
+            voice, keep_tail = ending
+            if keep_tail:
+                self._buffer.push(self._resamplers.finish(voice))
+            else:
+                self._resamplers.drop(voice)
+                self._buffer.clear()
+            self._set_streaming(voice, streaming=False)
 
     def statistics(self) -> PlaybackStatistics:
         """Overruns, dropped audio and underruns so far."""
@@ -559,8 +588,8 @@ class SoundCardSink(Observer):
         """Play out what is buffered (at most 0.5 s more), then stop and release the device."""
         if self._stream is None:
             return
-        for reply_id in self._resamplers.open_replies():
-            self._buffer.push(self._resamplers.finish(reply_id))
+        for voice in self._resamplers.open_voices():
+            self._buffer.push(self._resamplers.finish(voice))
         self._streaming.clear()
         self._buffer.set_streaming(False)
         self._buffer.wait_empty(_CLOSE_DRAIN_SECONDS)
@@ -571,9 +600,9 @@ class SoundCardSink(Observer):
     def _callback(self, outdata: npt.NDArray[np.float32], frames: int, time: Any, status: Any) -> None:
         self._buffer.pull(outdata[:frames, 0])
 
-    def _set_streaming(self, reply_id: int, *, streaming: bool) -> None:
+    def _set_streaming(self, voice: _Voice, *, streaming: bool) -> None:
         if streaming:
-            self._streaming.add(reply_id)
+            self._streaming.add(voice)
         else:
-            self._streaming.discard(reply_id)
+            self._streaming.discard(voice)
         self._buffer.set_streaming(bool(self._streaming))
