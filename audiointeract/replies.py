@@ -47,6 +47,8 @@ SESSION_ENDED = "session ended"
 """Cancel reason of a reply cut short because the session ended."""
 
 _PLAYBACK_BUFFER = 64
+_JITTER = 0.02
+"""A block this late or less plays right after the previous one (a device buffer absorbs it); later is a gap."""
 
 Emit = Callable[[Event], None]
 Report = Callable[[str, BaseException, int, str], None]
@@ -353,9 +355,11 @@ class ReplyRunner:
             await self._watch.sleep_until_elapsed(utterance.playback_end)
             if utterance.cancel_requested_at is not None:
                 return
-            play_at = self._now()  # when the block really starts; lateness is not hidden
+            now = self._now()
+            # back to back while on time (jitter must not add up); a real stall shows as a gap
+            play_at = utterance.playback_end if now - utterance.playback_end <= _JITTER else now
             duration = samples.size / delta.sample_rate
-            utterance.playback_end = play_at + duration
+            utterance.playback_end = round(play_at + duration, 9)  # session times are rounded to the nanosecond
             if utterance.first_output is None:
                 utterance.first_output = play_at
             self._emit(

@@ -17,6 +17,7 @@ Rendering is timed separately and shared (every session reads the same samples).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -88,7 +89,7 @@ class QuarterClock(Observer):
         """Audio seconds per CPU second in each quarter."""
         edges = [self.start, *self.cpu]
         quarter = self.marks[0]
-        return [round(quarter / (b - a), 1) for a, b in zip(edges, edges[1:], strict=False)]
+        return [round(quarter / (b - a), 1) for a, b in itertools.pairwise(edges)]
 
 
 def run_concurrent(

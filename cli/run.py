@@ -85,6 +85,8 @@ def run(
     from audiointeract.sources import FileSource, PcmStreamSource
 
     backend_options = parse_backend_options(options)
+    if play and not realtime:
+        raise click.BadParameter("playing on the sound card needs real-time pacing; drop --fast", param_hint="--play")
     out = sys.stderr if pcm_out else sys.stdout
     try:
         audio_source: AudioSource = (
