@@ -2,6 +2,7 @@
 
 A turn opens at a speech onset (or, for perceivers without VAD, at the first committed
 words), collects its transcript and evidence, and is closed by the policy that served it.
+:class:`UserTurn` is pure and synchronous, so it is tested without an event loop.
 """
 
 from __future__ import annotations
@@ -12,17 +13,27 @@ from collections.abc import Sequence
 
 import attrs
 
+from audiointeract.errors import ConfigurationError
 from audiointeract.events import Perception, SpeechActivity, TranscriptUpdate, Turn
 
 __all__ = ["Conversation", "UserTurn"]
 
 _EVIDENCE = 16
+MAX_WORDS = 500
+"""Committed words a turn keeps by default (several minutes of talk): memory stays bounded."""
 
 
 @attrs.define
 class UserTurn:
-    """Mutable tracker of the user's speech: runs, the open turn's text and its evidence."""
+    """Mutable tracker of the user's speech: runs, the open turn's text and its evidence.
 
+    With ``turn_per_run`` every speech onset starts a new turn (each run is judged on its
+    own, as barge-in does). The open turn keeps only its newest ``max_words`` committed
+    words (None: all of them).
+    """
+
+    turn_per_run: bool = attrs.field(default=False, kw_only=True)
+    max_words: int | None = attrs.field(default=MAX_WORDS, kw_only=True)
     uses_vad: bool = False
     speaking: bool = False
     open: bool = False
@@ -36,10 +47,20 @@ class UserTurn:
     tentative: str = ""
     evidence: deque[Perception] = attrs.field(factory=lambda: deque(maxlen=_EVIDENCE))
 
+    def __attrs_post_init__(self) -> None:
+        words = self.max_words
+        if words is not None and (isinstance(words, bool) or not isinstance(words, int) or words < 1):
+            raise ConfigurationError(f"UserTurn: max_words must be an int >= 1 or None, got {words!r}")
+
     @property
     def text(self) -> str:
         """The open turn's committed text followed by the newest tentative words."""
         return " ".join(part.strip() for part in [*self.committed, self.tentative] if part.strip())
+
+    @property
+    def committed_words(self) -> list[str]:
+        """The open turn's committed words, split at whitespace."""
+        return " ".join(self.committed).split()
 
     def absorb(self, perceptions: Sequence[Perception]) -> None:
         """Update from one decision point's perceptions, in order."""
@@ -53,6 +74,10 @@ class UserTurn:
         """End the open turn (answered, dropped, or overtaken by the agent speaking)."""
         self.open = False
         self.onset = None
+        self.forget_text()
+
+    def forget_text(self) -> None:
+        """Forget the open turn's words and evidence but keep it open (what was said so far is dealt with)."""
         self.committed = []
         self.tentative = ""
         self.evidence.clear()
@@ -61,6 +86,8 @@ class UserTurn:
         self.uses_vad = True
         self.speaking = p.speaking
         if p.speaking:
+            if self.turn_per_run and self.open:
+                self.close()
             self.run_start = p.span_start
             if not self.open:
                 self.open = True
@@ -78,10 +105,23 @@ class UserTurn:
             return
         if p.committed.strip():
             self.committed.append(p.committed)
+            self._keep_newest_words()
             if not self.uses_vad:
                 self.speech_end = p.span_end
         self.tentative = p.tentative
         self.evidence.append(p)
+
+    def _keep_newest_words(self) -> None:
+        if self.max_words is None:
+            return
+        excess = sum(len(part.split()) for part in self.committed) - self.max_words
+        while excess > 0:
+            first = self.committed[0].split()
+            if len(first) <= excess:
+                del self.committed[0]
+            else:
+                self.committed[0] = " ".join(first[excess:])
+            excess -= len(first)
 
 
 @attrs.frozen

@@ -26,7 +26,7 @@ _LAZY = {
     "CompositePolicy": "audiointeract.policies.composite",
     "RateControlled": "audiointeract.policies.rate",
     "default_policy": "audiointeract.policies.default",
-    "LearnedDecider": "audiointeract.policies.learned",
+    "LearnedDecider": "audiointeract.policies.learned.decider",
     "InterruptPolicy": "audiointeract.policies.barge_in",
     "BackchannelPolicy": "audiointeract.policies.backchannel",
 }

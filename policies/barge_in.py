@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from audiointeract.conversation import UserTurn
 from audiointeract.errors import ConfigurationError
-from audiointeract.events import Action, Decision, Perception, SpeechActivity, TranscriptUpdate
+from audiointeract.events import Action, Decision, Perception, TranscriptUpdate
 from audiointeract.interfaces import Decider, DecisionContext
 from audiointeract.policies._options import EPS, check_non_negative, pick_task
 from audiointeract.policies._text import BACKCHANNEL_WORDS, words
@@ -45,12 +46,7 @@ class InterruptPolicy(Decider):
         self._reply: int | None = None
         self._reply_seen_at = 0.0
         self._fired = False
-        self._speaking = False
-        self._run_start: float | None = None
-        self._run_end: float | None = None
-        self._words: list[str] = []
-        self._tentative: list[str] = []
-        self._evidence: list[Perception] = []
+        self._run = UserTurn(turn_per_run=True)  # one speech run at a time: each is judged on its own
 
     async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
         """Follow the user's speech over the current reply; interrupt when the knobs are met."""
@@ -58,16 +54,20 @@ class InterruptPolicy(Decider):
             self._reply = context.active_reply
             self._reply_seen_at = context.heard_until
             self._fired = False
-            self._words, self._tentative, self._evidence = [], [], []
-        self._absorb(perceptions)
-        if not context.agent_speaking or self._fired or self._run_start is None:
+            self._run.forget_text()  # words said before this reply do not count against it
+        # transcripts of audio heard before the reply started do not count either
+        self._run.absorb(
+            [p for p in perceptions if not (isinstance(p, TranscriptUpdate) and p.span_end <= self._reply_seen_at)]
+        )
+        run = self._run
+        if not context.agent_speaking or self._fired or run.run_start is None:
             return Decision.silent()
-        start = max(self._run_start, self._reply_seen_at)
-        end = context.heard_until if self._speaking else (self._run_end or start)
+        start = max(run.run_start, self._reply_seen_at)
+        end = context.heard_until if run.speaking else (run.speech_end or start)
         overlap = end - start
         if overlap + EPS < self.min_speech:
             return Decision.silent() if overlap <= 0 else Decision.silent(f"user over reply {overlap:.2f}s")
-        heard = self._words + self._tentative
+        heard = words(run.text)
         content = [w for w in heard if not (self.ignore_backchannel and w in BACKCHANNEL_WORDS)]
         if self.ignore_backchannel and heard and not content:
             return Decision.silent(f"backchannel over reply: {' '.join(heard)!r}")
@@ -77,25 +77,10 @@ class InterruptPolicy(Decider):
         return Decision(
             action=Action.INTERRUPT,
             task=pick_task(context, self.task, proactive=False),
-            evidence=tuple(self._evidence[-8:]),
+            evidence=tuple(run.evidence)[-8:],
             score=1.0,
             reason=f"user spoke {overlap:.2f}s over reply {self._reply}: {' '.join(heard)!r}",
         )
-
-    def _absorb(self, perceptions: Sequence[Perception]) -> None:
-        for p in perceptions:
-            if isinstance(p, SpeechActivity):
-                self._speaking = p.speaking
-                if p.speaking:
-                    self._run_start, self._run_end = p.span_start, None
-                    self._words, self._tentative, self._evidence = [], [], []
-                else:
-                    self._run_end = p.span_end
-                self._evidence.append(p)
-            elif isinstance(p, TranscriptUpdate) and p.span_end > self._reply_seen_at:
-                self._words.extend(words(p.committed))
-                self._tentative = words(p.tentative)
-                self._evidence.append(p)
 
     async def reset(self) -> None:
         """Forget the reply and speech being followed."""

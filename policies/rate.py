@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from audiointeract.errors import ConfigurationError
@@ -10,6 +9,7 @@ from audiointeract.events import Action, Decision, Perception, SoundEvent, Speec
 from audiointeract.interfaces import Decider, DecisionContext
 from audiointeract.policies._options import EPS, check_non_negative, check_unit
 from audiointeract.policies._text import normalize
+from audiointeract.policies.cooldown import Cooldown
 
 __all__ = ["RateControlled", "trigger_key"]
 
@@ -78,8 +78,8 @@ class RateControlled(Decider):
     def _clear(self) -> None:
         self._accumulated = 0.0
         self._accumulated_at: float | None = None
-        self._last_passed = -math.inf
-        self._passed: dict[tuple[str | None, str], float] = {}
+        self._since_passed = Cooldown(self.cooldown)
+        self._passed_triggers = Cooldown(self.dedupe_window)
         self._reply: int | None = None
 
     @property
@@ -103,9 +103,8 @@ class RateControlled(Decider):
         blocked = self._blocked(decision, now)
         if blocked is not None:
             return Decision.silent(blocked)
-        self._last_passed = now
-        if self.dedupe_window > 0:
-            self._passed[trigger_key(decision)] = now
+        self._since_passed.note(None, now)
+        self._passed_triggers.note(trigger_key(decision), now)
         self._accumulated = 0.0
         return decision
 
@@ -114,12 +113,12 @@ class RateControlled(Decider):
         self._add_evidence(decision.score, now)
         if now + EPS < self.warmup:
             return f"warm-up until {self.warmup:.2f}s"
-        if now - self._last_passed + EPS < self.cooldown:
-            return f"cooldown until {self._last_passed + self.cooldown:.2f}s"
-        self._passed = {k: t for k, t in self._passed.items() if now - t + EPS < self.dedupe_window}
-        key = trigger_key(decision)
-        if key in self._passed:
-            return f"duplicate of the trigger at {self._passed[key]:.2f}s"
+        passed_at = self._since_passed.cooling_since(None, now)
+        if passed_at is not None:
+            return f"cooldown until {passed_at + self.cooldown:.2f}s"
+        seen_at = self._passed_triggers.cooling_since(trigger_key(decision), now)
+        if seen_at is not None:
+            return f"duplicate of the trigger at {seen_at:.2f}s"
         if self._accumulated + EPS < self.evidence:
             return f"evidence {self._accumulated:.2f} of {self.evidence:.2f}"
         return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 
@@ -21,8 +20,9 @@ from audiointeract.events import (
     TranscriptUpdate,
 )
 from audiointeract.interfaces import Decider, DecisionContext
-from audiointeract.policies._embeddings import MiniLMEncoder, TextEncoder
 from audiointeract.policies._options import check_non_negative, check_unit
+from audiointeract.policies.cooldown import Cooldown
+from audiointeract.policies.embeddings import MINILM, TextEmbedder, load_now, shared_embedder
 
 __all__ = ["SemanticPolicy"]
 
@@ -42,8 +42,8 @@ class SemanticPolicy(Decider):
 
     ``tasks`` maps names to instructions (or is a sequence of StandingTask); None
     serves the session's standing tasks except the first non-proactive one (the
-    conversation, which endpointing answers). The encoder defaults to
-    all-MiniLM-L6-v2 (:class:`~audiointeract.policies._embeddings.MiniLMEncoder`);
+    conversation, which endpointing answers). The embedder defaults to the process's
+    shared, cached all-MiniLM-L6-v2 (:func:`~audiointeract.policies.embeddings.shared_embedder`);
     ``offload`` runs it in a worker thread (turn it off on virtual time).
     Names are better served by :class:`~audiointeract.policies.KeywordPolicy`.
     """
@@ -61,7 +61,7 @@ class SemanticPolicy(Decider):
         rearm: float = 10.0,
         hold: float = 5.0,
         max_words: int = 30,
-        encoder: TextEncoder | None = None,
+        embedder: TextEmbedder | None = None,
         offload: bool = True,
     ) -> None:
         self.tasks = _as_tasks(tasks)
@@ -81,12 +81,12 @@ class SemanticPolicy(Decider):
         if isinstance(max_words, bool) or not isinstance(max_words, int) or max_words < 1:
             raise ConfigurationError(f"SemanticPolicy: max_words must be an int >= 1, got {max_words!r}")
         self.max_words = max_words
-        self.encoder: TextEncoder = encoder or MiniLMEncoder()
+        self.embedder: TextEmbedder = embedder or shared_embedder(MINILM, 384)
         self.offload = offload
         self._vectors: dict[str, FloatArray] = {}
         self._partial = ""
         self._partial_evidence: list[Perception] = []
-        self._last_label: dict[str, float] = {}
+        self._quiet = Cooldown(self.rearm)  # a sound label re-arms after `rearm` s without hearing it
         self._pending: tuple[StandingTask, str, float, tuple[Perception, ...], float] | None = None
 
     async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
@@ -124,9 +124,9 @@ class SemanticPolicy(Decider):
             elif isinstance(p, SpeechActivity) and not p.speaking:
                 speech_end = p
             elif isinstance(p, SoundEvent) and self.sounds and p.score >= self.min_sound_score:
-                last = self._last_label.get(p.label, -math.inf)
-                self._last_label[p.label] = p.span_end
-                if p.span_start - last > self.rearm or self.rearm == 0:
+                armed = self._quiet.ready(p.label, p.span_start)
+                self._quiet.note(p.label, p.span_end)
+                if armed:
                     items.append((f"sound: {p.label}", (p,)))
         if speech_end is not None and self._partial:  # after this call's words: the end of speech ends the sentence
             items.append((self._partial, (*self._partial_evidence, speech_end)))
@@ -144,18 +144,27 @@ class SemanticPolicy(Decider):
             done, self._partial, self._partial_evidence = pieces[:-1], pieces[-1], rest
         return [(sentence, evidence) for sentence in done if sentence.strip()]
 
+    async def check(self) -> None:
+        """Load the embedder's model now, so a missing extra or folder fails before audio flows."""
+        if self.offload:
+            await anyio.to_thread.run_sync(load_now, self.embedder)
+        else:
+            load_now(self.embedder)
+
     async def _embed(self, texts: list[str]) -> FloatArray:
         if self.offload:
-            return await anyio.to_thread.run_sync(self.encoder.encode, texts)
-        return self.encoder.encode(texts)
+            return await anyio.to_thread.run_sync(self.embedder.embed, texts)
+        return self.embedder.embed(texts)
 
     async def _best_match(
         self, tasks: Sequence[StandingTask], items: list[tuple[str, tuple[Perception, ...]]]
     ) -> tuple[StandingTask, str, float, tuple[Perception, ...]] | None:
-        missing = sorted({t.instruction for t in tasks if t.instruction not in self._vectors})
+        served = {t.instruction for t in tasks}
+        missing = sorted(served - self._vectors.keys())
         texts = [text for text, _ in items]
         vectors = await self._embed(missing + texts)
         self._vectors.update(zip(missing, vectors[: len(missing)], strict=True))
+        self._vectors = {text: self._vectors[text] for text in served}  # only the tasks served now
         sentences = vectors[len(missing) :]
         instructions = np.stack([self._vectors[t.instruction] for t in tasks])
         similarity = sentences @ instructions.T  # (items, tasks)
@@ -171,7 +180,7 @@ class SemanticPolicy(Decider):
     async def reset(self) -> None:
         """Forget the sentence in progress, label re-arming and a held match (task embeddings stay)."""
         self._partial, self._partial_evidence = "", []
-        self._last_label.clear()
+        self._quiet.clear()
         self._pending = None
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 
 from audiointeract.errors import ConfigurationError
@@ -10,6 +9,7 @@ from audiointeract.events import Action, Decision, Perception, SoundEvent
 from audiointeract.interfaces import Decider, DecisionContext
 from audiointeract.policies._options import check_non_negative, check_unit, pick_task, string_tuple
 from audiointeract.policies._text import label_matches
+from audiointeract.policies.cooldown import Cooldown
 
 __all__ = ["ROUTINE_LABELS", "SAFETY_LABELS", "SoundEventPolicy"]
 
@@ -92,7 +92,7 @@ class SoundEventPolicy(Decider):
         self.rearm = check_non_negative("SoundEventPolicy", "rearm", rearm)
         self.hold = check_non_negative("SoundEventPolicy", "hold", hold)
         self.barge_in = barge_in
-        self._last_seen: dict[str, float] = {}
+        self._quiet = Cooldown(self.rearm)  # a label re-arms after `rearm` s without a qualifying event
         self._pending: tuple[str, SoundEvent] | None = None
 
     def _wanted(self, label: str) -> str | None:
@@ -110,8 +110,8 @@ class SoundEventPolicy(Decider):
             wanted = self._wanted(p.label)
             if wanted is None:
                 continue
-            armed = p.span_start - self._last_seen.get(wanted, -math.inf) > self.rearm or self.rearm == 0
-            self._last_seen[wanted] = p.span_end
+            armed = self._quiet.ready(wanted, p.span_start)
+            self._quiet.note(wanted, p.span_end)
             if armed and (best is None or p.score > best[1].score):
                 best = (wanted, p)
         if best is not None:
@@ -144,5 +144,5 @@ class SoundEventPolicy(Decider):
 
     async def reset(self) -> None:
         """Re-arm every label and drop a held event."""
-        self._last_seen.clear()
+        self._quiet.clear()
         self._pending = None

@@ -32,6 +32,7 @@ from audiointeract.events import (
     TranscriptUpdate,
 )
 from audiointeract.interfaces import Decider, DecisionContext, Responder
+from audiointeract.policies.cooldown import Cooldown
 
 __all__ = ["SpeakingResponder", "TaskRuleDecider"]
 
@@ -86,9 +87,8 @@ class TaskRuleDecider(Decider):
         self._barge_in = barge_in
         self._hold = hold
         self._expire = expire
-        self._refractory = sound_refractory
+        self._sound_cooldown = Cooldown(sound_refractory)
         self._pending: list[_Trigger] = []
-        self._last_sound: dict[str, float] = {}
 
     async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
         barge = None
@@ -119,10 +119,9 @@ class TaskRuleDecider(Decider):
             if not self._questions_only or p.committed.rstrip().endswith("?"):
                 task = self._answer_task or _first(tasks, proactive=False)
         elif isinstance(p, SoundEvent) and p.score >= self._min_score:
-            last = self._last_sound.get(p.label)
-            if last is not None and p.span_start < last + self._refractory:
+            if not self._sound_cooldown.ready(p.label, p.span_start):
                 return
-            self._last_sound[p.label] = p.span_start
+            self._sound_cooldown.note(p.label, p.span_start)
             if self._sound_tasks is None:
                 task = _mentioning(tasks, p.label)
             else:
@@ -133,7 +132,7 @@ class TaskRuleDecider(Decider):
 
     async def reset(self) -> None:
         self._pending = []
-        self._last_sound = {}
+        self._sound_cooldown.clear()
 
 
 def _mentioning(tasks: Sequence[StandingTask], label: str) -> str | None:

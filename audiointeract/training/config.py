@@ -9,9 +9,9 @@ from typing import Any
 import attrs
 
 from audiointeract.errors import ConfigurationError
+from audiointeract.policies.learned.features import FeatureSpec
+from audiointeract.policies.learned.model import PROTOTYPES, ModelShape
 from audiointeract.training.episodes import EpisodeConfig
-from audiointeract.training.features import FeatureSpec
-from audiointeract.training.model import PROTOTYPES, ModelShape
 
 __all__ = ["TrainConfig", "load_config"]
 
@@ -39,7 +39,7 @@ class TrainConfig:
     embedding_noise: float = 0.0
     threshold_slack: float = 0.0
     prototypes: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    """Prototype sets to build (names from :data:`~audiointeract.training.model.PROTOTYPES`)."""
+    """Prototype sets to build (names from :data:`~audiointeract.policies.learned.model.PROTOTYPES`)."""
     max_pos_weight: float = 20.0
     threads: int = 1
 

@@ -1,7 +1,7 @@
 """Turn episodes into training sequences: oracle perceptions, a teacher rollout, per-chunk labels.
 
 Every (episode, standing task) pair becomes one sequence of decision points, one per
-chunk. Features come from :class:`~audiointeract.training.features.StreamFeatures`
+chunk. Features come from :class:`~audiointeract.policies.learned.features.StreamFeatures`
 driven exactly as the learned decider drives it at run time, with a *teacher* that
 responds inside each expected window (at its first chunk, or a chunk or two later, so
 the model also sees late states) and then speaks for a random time, so
@@ -26,10 +26,10 @@ import numpy as np
 import numpy.typing as npt
 
 from audiointeract.events import Perception, SpeechActivity
+from audiointeract.policies.embeddings import CachedEmbedder
+from audiointeract.policies.learned.features import FeatureSpec, StreamFeatures
 from audiointeract.simulators.oracle import oracle_perceptions
 from audiointeract.simulators.scene import Scene, Segment, Sound
-from audiointeract.training.embedding import CachedEmbedder
-from audiointeract.training.features import FeatureSpec, StreamFeatures
 
 __all__ = ["SOUND_HOPS", "Sequences", "build_sequences", "chunk_perceptions"]
 
@@ -91,7 +91,7 @@ def build_sequences(
 ) -> Sequences:
     """Roll every scene out with the teacher and collect padded, labelled sequences."""
     rng = np.random.default_rng(seed)
-    embedder.prime(sorted({t.instruction for scene in scenes for t in scene.tasks}))
+    embedder.embed(sorted({t.instruction for scene in scenes for t in scene.tasks}))  # one batch, then cached
     texts = _Table(spec.embed_dim)
     sounds = _Table(spec.embed_dim)
     rows: list[tuple[list[int], list[int], int, FloatArray, FloatArray]] = []

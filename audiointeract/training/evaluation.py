@@ -190,34 +190,24 @@ RULE_POLICIES = ("endpointing", "keyword", "sound-event", "semantic", "default")
 """Registry deciders compared against the learned policy by default."""
 
 
-class _Encoder:
-    """The semantic policy's TextEncoder over the shared, cached MiniLM embedder."""
-
-    def __init__(self, embedder: Any) -> None:
-        self._embedder = embedder
-
-    def encode(self, texts: Sequence[str]) -> Any:
-        return self._embedder.embed(list(texts))
-
-
 def policy_factory(policy: str) -> DeciderFactory:
     """A fresh-decider factory for a registry name or a checkpoint folder (inline compute, shared models)."""
     from audiointeract.registry import load_backend  # noqa: PLC0415 - keeps this module light
 
     if Path(policy).is_dir():
-        from audiointeract.policies.learned import LearnedDecider  # noqa: PLC0415 - needs torch
-        from audiointeract.training.checkpoint import load_checkpoint  # noqa: PLC0415
+        from audiointeract.policies.learned.checkpoint import load_checkpoint  # noqa: PLC0415
+        from audiointeract.policies.learned.decider import LearnedDecider  # noqa: PLC0415 - needs torch
 
         checkpoint = load_checkpoint(policy)
         return lambda: LearnedDecider(checkpoint, offload=False)
     if policy == "learned":
-        from audiointeract.policies.learned import LearnedDecider  # noqa: PLC0415 - needs torch
+        from audiointeract.policies.learned.decider import LearnedDecider  # noqa: PLC0415 - needs torch
 
         checkpoint = LearnedDecider.default().checkpoint
         return lambda: LearnedDecider(checkpoint, offload=False)
     if policy == "semantic":
-        from audiointeract.training.embedding import MINILM, shared_embedder  # noqa: PLC0415
+        from audiointeract.policies.embeddings import MINILM, shared_embedder  # noqa: PLC0415
 
-        encoder = _Encoder(shared_embedder(MINILM, 384))
-        return lambda: load_backend("decider", "semantic", offload=False, encoder=encoder)
+        embedder = shared_embedder(MINILM, 384)
+        return lambda: load_backend("decider", "semantic", offload=False, embedder=embedder)
     return lambda: load_backend("decider", policy)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,19 +20,22 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from audiointeract.backends.thread_budget import thread_budget
 from audiointeract.errors import CheckpointError
+from audiointeract.policies.embeddings import CachedEmbedder, make_embedder
+from audiointeract.policies.learned.checkpoint import save_checkpoint
+from audiointeract.policies.learned.model import OUTPUTS, DecisionNet
 from audiointeract.simulators.scene import Scene, Speech
-from audiointeract.training.checkpoint import save_checkpoint
 from audiointeract.training.config import TrainConfig
 from audiointeract.training.dataset import Sequences, build_sequences
-from audiointeract.training.embedding import CachedEmbedder, make_embedder
 from audiointeract.training.episodes import generate_episodes
-from audiointeract.training.model import OUTPUTS, DecisionNet
 from audiointeract.training.vocabulary import LabelledEvent, decisive_labels, load_events
 
 __all__ = ["TrainResult", "pick_threshold", "train"]
 
 _RESUME = "resume"
+CACHE_ROWS = 16_384
+"""Embeddings training keeps (the default run embeds about 2,700 distinct texts; an evicted one is embedded again)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -198,7 +202,7 @@ def _datasets(config: TrainConfig, embedder: CachedEmbedder) -> tuple[Sequences,
         config.val_episodes, seed=config.seed + 1_000_003, family="train", events=events, config=config.episodes
     )
     texts = {seg.label for scene in [*train_scenes, *val_scenes] for seg in scene.segments}
-    embedder.prime(sorted(texts))
+    embedder.embed(sorted(texts))  # one batch, then cached
     train_seqs = build_sequences(
         train_scenes, spec=config.features, embedder=embedder, chunk=config.chunk, seed=config.seed
     )
@@ -220,11 +224,34 @@ def train(
     """Run the whole recipe and write the checkpoint to ``config.output``.
 
     ``progress(step, total, loss)`` is called after every batch (the CLI draws a bar).
+    Runs with ``config.threads`` CPU threads in the calling thread only, deterministic
+    algorithms and its own random state; torch's global settings are restored afterwards.
     """
-    torch.set_num_threads(config.threads)
+    with thread_budget(config.threads), _deterministic(), torch.random.fork_rng(devices=[]):
+        return _train(config, resume=resume, embedder=embedder, progress=progress)
+
+
+@contextmanager
+def _deterministic() -> Iterator[None]:
+    """Deterministic torch algorithms for the block; the caller's setting afterwards."""
+    enabled = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
     torch.use_deterministic_algorithms(mode=True)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+
+
+def _train(
+    config: TrainConfig,
+    *,
+    resume: bool,
+    embedder: CachedEmbedder | None,
+    progress: Callable[[int, int, float], None] | None,
+) -> TrainResult:
     torch.manual_seed(config.seed)
-    emb = embedder or make_embedder(config.features.embedder, config.features.embed_dim)
+    emb = embedder or make_embedder(config.features.embedder, config.features.embed_dim, max_rows=CACHE_ROWS)
     train_seqs, val_seqs, prototypes = _datasets(config, emb)
     shape = attrs.evolve(config.model, prototypes={name: int(rows.shape[0]) for name, rows in prototypes.items()})
     net = DecisionNet(config.features, shape, prototypes)

@@ -25,6 +25,7 @@ from audiointeract.backends.streaming_asr import (
     StreamingAsrPerceiver,
     StreamingConfig,
 )
+from audiointeract.backends.thread_budget import check_threads, thread_budget
 from audiointeract.clock import Clock
 from audiointeract.errors import CheckpointError
 from audiointeract.events import Word
@@ -81,8 +82,10 @@ class WhisperPerceiver(StreamingAsrPerceiver):
     ``path`` is a local checkpoint folder (e.g. one written by
     :func:`audiointeract.backends.hf.convert_ct2.convert_ct2_whisper`). ``vad`` gates
     decoding with silero VAD (needs onnxruntime and silero-vad); ``vad=False``
-    decodes all audio. ``threads`` sets torch's (process-wide) intra-op thread count;
-    on a busy machine one thread is several times faster than two.
+    decodes all audio. ``threads`` caps the CPU threads torch uses for this model's
+    decoding, in the thread that runs it only (other models keep theirs; see
+    :mod:`~audiointeract.backends.thread_budget`); on a busy machine one thread is
+    several times faster than two.
     """
 
     name = "transformers-whisper"
@@ -102,8 +105,7 @@ class WhisperPerceiver(StreamingAsrPerceiver):
         offload: bool = True,
         clock: Clock | None = None,
     ) -> None:
-        if threads is not None:
-            torch.set_num_threads(threads)
+        self._threads = check_threads("WhisperPerceiver", threads)
         self.model, self.processor = load_whisper_checkpoint(path, device=device)
         self._device = device
         self._max_new_tokens = max_new_tokens
@@ -145,7 +147,7 @@ class WhisperPerceiver(StreamingAsrPerceiver):
         }
         if prompt:
             options["prompt_ids"] = torch.as_tensor(self.processor.get_prompt_ids(prompt), device=self._device)
-        with torch.inference_mode():
+        with torch.inference_mode(), thread_budget(self._threads):
             out = self.model.generate(features.input_features.to(self._device), **options)
         duration = audio.size / ASR_SAMPLE_RATE
         if self._timed:

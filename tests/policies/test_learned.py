@@ -13,15 +13,16 @@ torch = pytest.importorskip("torch")
 from audiointeract.errors import CheckpointError, ConfigurationError, ModelNotFoundError  # noqa: E402
 from audiointeract.events import Action, Decision, StandingTask  # noqa: E402
 from audiointeract.policies import LearnedDecider  # noqa: E402
+from audiointeract.policies.learned import DEFAULT_CHECKPOINT  # noqa: E402
+from audiointeract.policies.learned.checkpoint import Checkpoint, load_checkpoint, save_checkpoint  # noqa: E402
+from audiointeract.policies.learned.features import FeatureSpec  # noqa: E402
+from audiointeract.policies.learned.model import DecisionNet, ModelShape  # noqa: E402
 from audiointeract.registry import load_backend  # noqa: E402
 from audiointeract.simulators.run import simulate  # noqa: E402
 from audiointeract.simulators.scene import Anchor, Expect, Scene, Sound, Speech  # noqa: E402
-from audiointeract.training import DEFAULT_CHECKPOINT, DEFAULT_CONFIG  # noqa: E402
-from audiointeract.training.checkpoint import Checkpoint, load_checkpoint, save_checkpoint  # noqa: E402
+from audiointeract.training import DEFAULT_CONFIG  # noqa: E402
 from audiointeract.training.config import load_config  # noqa: E402
-from audiointeract.training.features import FeatureSpec  # noqa: E402
 from audiointeract.training.loop import train  # noqa: E402
-from audiointeract.training.model import DecisionNet, ModelShape  # noqa: E402
 
 
 @pytest.fixture(scope="module")

