@@ -93,6 +93,14 @@ def _table(results: dict[str, dict[str, Any]], majority: float) -> str:
 )
 @click.option("--seed", type=int, default=None, help="Seed of the held-out scenes (default: a fixed one).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write results as JSON.")
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="CPU threads torch may use; this command sets torch's process-wide count "
+    "(the models are small: one thread avoids oversubscribing shared CPUs).",
+)
 def evaluate(
     policies: tuple[str, ...],
     events_path: Path | None,
@@ -100,6 +108,7 @@ def evaluate(
     real_dirs: tuple[Path, ...],
     seed: int | None,
     json_path: Path | None,
+    threads: int,
 ) -> None:
     """Run policies on (a) held-out generated scenes, (b) real-recording scenes and (c) labelled events.
 
@@ -123,7 +132,7 @@ def evaluate(
     )
     from audiointeract.training.vocabulary import load_events
 
-    torch.set_num_threads(1)  # small models; avoids oversubscribing shared CPUs
+    torch.set_num_threads(threads)  # an application may set the process-wide count; library code never does
     names = policies or ("learned", *RULE_POLICIES)
     try:
         vocabulary = load_events(EVENTS_FILE)

@@ -24,15 +24,16 @@ import gzip
 import os
 import re
 from collections.abc import Mapping
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from audiointeract.audio import FloatArray, to_mono_float32
 from audiointeract.errors import AudioFormatError, ConfigurationError
+from audiointeract.lru import LruCache
 
-__all__ = ["DEFAULT_ROOTS", "ClipBank", "default_bank"]
+__all__ = ["CLIP_CACHE", "DEFAULT_ROOTS", "ClipBank", "default_bank"]
 
 DEFAULT_ROOTS: Mapping[str, tuple[str, str]] = {
     "asterisk": ("AUDIOINTERACT_ASTERISK_SOUNDS", "/usr/share/asterisk/sounds/en_US_f_Allison"),
@@ -45,6 +46,10 @@ _ASTERISK_TRANSCRIPTS = (
 )
 _EXTENSIONS = (".wav", ".flac", ".raw")
 _RAW_RATE = 16000
+CLIP_CACHE: LruCache[str, tuple[FloatArray, int]] = LruCache(
+    256, max_weight=64 * 2**20, weigh=lambda clip: clip[0].nbytes
+)
+"""Decoded clips, shared by every bank: the most recently used, up to 256 clips and 64 MB of samples."""
 
 
 class ClipBank:
@@ -74,8 +79,13 @@ class ClipBank:
         )
 
     def load(self, clip: str) -> tuple[FloatArray, int]:
-        """Mono float32 samples and sample rate of a clip (read once, then cached)."""
-        return _read(str(self.path(clip)))
+        """Mono float32 samples and sample rate of a clip (decoded once, then kept in :data:`CLIP_CACHE`)."""
+        path = str(self.path(clip))
+        found = CLIP_CACHE.get(path)
+        if found is None:
+            found = _read(path)
+            CLIP_CACHE.put(path, found)
+        return found
 
     def duration(self, clip: str) -> float:
         """Length of a clip in seconds."""
@@ -106,7 +116,6 @@ def default_bank() -> ClipBank:
     return ClipBank(roots, asterisk_transcripts=transcripts)
 
 
-@cache
 def _read(path: str) -> tuple[FloatArray, int]:
     if path.endswith(".raw"):
         data = np.fromfile(path, dtype="<i2")
@@ -125,7 +134,7 @@ def _read(path: str) -> tuple[FloatArray, int]:
     return samples, int(rate)
 
 
-@cache
+@lru_cache(maxsize=4)
 def _asterisk_transcripts(path: str) -> dict[str, str]:
     file = Path(path)
     if not file.is_file():
@@ -142,7 +151,7 @@ def _asterisk_transcripts(path: str) -> dict[str, str]:
     return out
 
 
-@cache
+@lru_cache(maxsize=4)
 def _librivox_transcripts(path: str) -> dict[str, str]:
     file = Path(path)
     if not file.is_file():

@@ -94,6 +94,7 @@ def test_loss_falls_and_checkpoint_round_trips(trained: tuple[TrainConfig, Train
 def test_same_seed_same_weights_and_resume_matches(trained: tuple[TrainConfig, TrainResult], tmp_path: Path) -> None:
     config, result = trained
     reference = (result.checkpoint / "model.safetensors").read_bytes()
+    rng, threads = torch.random.get_rng_state(), torch.get_num_threads()
     twin = train(attrs.evolve(config, output=tmp_path / "twin"))
     assert (twin.checkpoint / "model.safetensors").read_bytes() == reference
 
@@ -111,6 +112,10 @@ def test_same_seed_same_weights_and_resume_matches(trained: tuple[TrainConfig, T
     resumed = train(resumed_config, resume=True)
     assert resumed.epochs_run < config.epochs
     assert (resumed.checkpoint / "model.safetensors").read_bytes() == reference
+    # training, finished or interrupted, leaves torch's process-wide settings as it found them
+    assert torch.equal(torch.random.get_rng_state(), rng)
+    assert torch.get_num_threads() == threads
+    assert not torch.are_deterministic_algorithms_enabled()
 
 
 def test_warning_labels_start_when_the_sound_can_be_heard() -> None:

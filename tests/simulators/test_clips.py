@@ -9,8 +9,9 @@ import pytest
 import soundfile
 
 from audiointeract.errors import AudioFormatError
-from audiointeract.simulators import ClipBank, default_bank, load_scene
-from audiointeract.simulators.clips import DEFAULT_ROOTS
+from audiointeract.lru import LruCache
+from audiointeract.simulators import ClipBank, clips, default_bank, load_scene
+from audiointeract.simulators.clips import CLIP_CACHE, DEFAULT_ROOTS
 
 BANK = default_bank()
 EXAMPLES = Path(__file__).parents[2] / "examples" / "scenes"
@@ -59,3 +60,24 @@ def test_real_example_scene_loads_lengths_and_transcripts() -> None:
     assert "Which folder should I save the message to?" in texts
     assert len(scene.expectations()) == 3
     assert scene.segments[1].start == pytest.approx(scene.segments[0].end + 1.0)
+
+
+def test_decoded_clips_are_kept_within_the_cache_bounds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bank = ClipBank({"t": tmp_path})
+    CLIP_CACHE.clear()
+    for n in range(CLIP_CACHE.max_entries + 40):
+        (np.full(16, n, "<i2")).tofile(tmp_path / f"c{n}.raw")
+        bank.load(f"t:c{n}")
+    assert len(CLIP_CACHE) == CLIP_CACHE.max_entries
+    first = str(tmp_path / "c0.raw")
+    assert first not in CLIP_CACHE  # the oldest went first, and loads again from disk
+    assert bank.load("t:c0")[0][0] == 0.0
+    assert first in CLIP_CACHE
+    assert CLIP_CACHE.max_weight == 64 * 2**20
+    small: LruCache[str, tuple[np.ndarray, int]] = LruCache(100, max_weight=4000, weigh=lambda clip: clip[0].nbytes)
+    monkeypatch.setattr(clips, "CLIP_CACHE", small)  # the same rule, with a budget a test can fill
+    for n in range(20):
+        (np.zeros(300, "<i2")).tofile(tmp_path / f"w{n}.raw")  # 1200 bytes once decoded
+        bank.load(f"t:w{n}")
+        assert small.weight <= 4000
+    assert len(small) == 3
