@@ -15,7 +15,7 @@ All times are the session clock (wall clock under real-time pacing); "end of spe
 stream time of the question's last sample above -40 dBFS. Barge-in rows: INTERRUPT decision
 -> ReplyCancelled.carried_out_at (the reply's thread joined, its processes gone), and
 INTERRUPT decision -> end of the last audio piece the session had scheduled (when a sink that
-plays whole pieces goes silent). Targets (issue 5): first reply audio p50 <= 1.2 s after the
+plays whole pieces goes silent). Targets: first reply audio p50 <= 1.2 s after the
 end of speech; barge-in -> audio stopped <= 150 ms.
 """
 
