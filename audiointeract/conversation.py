@@ -145,7 +145,7 @@ class Conversation:
     """
 
     def __init__(self, *, transcript_chars: int, history_turns: int) -> None:
-        self.user = UserTurn()
+        self.user = UserTurn(turn_per_run=True)
         self.transcript = ""
         self.history: deque[Turn] = deque(maxlen=history_turns)
         self._chars = transcript_chars
@@ -155,8 +155,6 @@ class Conversation:
     def absorb(self, perceptions: Sequence[Perception]) -> None:
         """Fold in one decision point's perceptions, in order."""
         self.user.absorb(perceptions)
-        if not self.user.speaking and self.user.open:
-            self.user.close()  # the session keeps no turn text of its own: only speaking state
         for p in perceptions:
             if isinstance(p, TranscriptUpdate) and p.committed.strip():
                 text = p.committed.strip()
