@@ -141,6 +141,9 @@ class SessionConfig:
     event_buffer: int = attrs.field(default=8192, validator=_positive_int)
     audio_block_seconds: float = attrs.field(default=0.1, validator=_non_negative)
     """Reply audio is emitted in blocks this long at their play time; a barge-in cuts within one block."""
+    speculate: bool = True
+    """Start writing a reply when a decider prepares it (``Decision.preparing``), holding its
+    output until the RESPOND: the first words are ready sooner. Nothing is heard before the RESPOND."""
     stop_grace: float = attrs.field(default=1.0, validator=_non_negative)
     """After :meth:`Session.stop`, seconds the loop may take to decide what was heard before it is cut short."""
 

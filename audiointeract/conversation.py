@@ -171,20 +171,27 @@ class Conversation:
         Without speech evidence (a sound, a standing task) nothing is answered, unless
         there is no evidence at all: then every unanswered word is.
         """
+        utterance, history = self.preview(evidence)
+        if history is not None:
+            self.history = history
+            self._unanswered.clear()
+            self._unanswered_chars = 0
+        return utterance
+
+    def preview(self, evidence: Sequence[Perception]) -> tuple[str, deque[Turn] | None]:
+        """What :meth:`answer` would return, and the history it would leave (None: unchanged); changes nothing."""
         spoken = [p.span_start for p in evidence if isinstance(p, TranscriptUpdate | SpeechActivity)]
         if evidence and not spoken:
-            return ""
+            return "", None
         begin = min(spoken) if spoken else -math.inf
-        overheard = [h.text for h in self._unanswered if h.end <= begin]
-        answered = [h.text for h in self._unanswered if h.end > begin]
-        self._unanswered.clear()
-        self._unanswered_chars = 0
+        overheard = " ".join(h.text for h in self._unanswered if h.end <= begin)
+        utterance = " ".join(h.text for h in self._unanswered if h.end > begin)
+        history = deque(self.history, maxlen=self.history.maxlen)
         if overheard:
-            self.history.append(Turn(role="overheard", text=" ".join(overheard)))
-        utterance = " ".join(answered)
+            history.append(Turn(role="overheard", text=overheard))
         if utterance:
-            self.history.append(Turn(role="user", text=utterance))
-        return utterance
+            history.append(Turn(role="user", text=utterance))
+        return utterance, history
 
     def replied(self, text: str) -> None:
         """The agent said ``text`` (a whole reply, or the part of it played before a cancel)."""

@@ -44,6 +44,8 @@ __all__ = [
     "ResponseRequest",
     "SessionEnded",
     "SoundEvent",
+    "SpeculationEnded",
+    "SpeculationStarted",
     "SpeechActivity",
     "StandingTask",
     "TextDelta",
@@ -217,6 +219,11 @@ class Decision:
     The decider fills ``action``, ``task``, ``evidence``, ``score`` and ``reason``;
     the session stamps ``id``, ``decided_at`` (session time) and ``heard_until``
     (stream time of the last audio the decision could have used).
+
+    ``prepare`` (only on SILENT) says the decider expects to RESPOND for ``task`` on
+    ``evidence`` at a coming decision point — the user paused after what reads as a
+    complete turn. The session may then start writing that reply ahead and hold all of
+    its output until the RESPOND confirms it (see :meth:`preparing`).
     """
 
     kind: ClassVar[str] = "decision"
@@ -225,14 +232,24 @@ class Decision:
     evidence: tuple[Perception, ...] = attrs.field(default=(), converter=_perceptions)
     score: float = attrs.field(default=1.0, validator=_unit_interval)
     reason: str = ""
+    prepare: bool = False
     id: int | None = None
     decided_at: float | None = attrs.field(default=None, validator=_optional_finite)
     heard_until: float | None = attrs.field(default=None, validator=_optional_finite)
+
+    def __attrs_post_init__(self) -> None:
+        if self.prepare and self.action is not Action.SILENT:
+            raise ConfigurationError(f"only a SILENT decision can prepare a reply, not {self.action.value}")
 
     @classmethod
     def silent(cls, reason: str = "") -> Decision:
         """A SILENT decision (the common case)."""
         return cls(action=Action.SILENT, reason=reason)
+
+    @classmethod
+    def preparing(cls, task: str | None, evidence: Iterable[Perception], reason: str = "") -> Decision:
+        """SILENT for now, but a RESPOND for ``task`` on ``evidence`` is likely next: start writing it."""
+        return cls(action=Action.SILENT, task=task, evidence=tuple(evidence), reason=reason, prepare=True)
 
 
 @_register
@@ -476,6 +493,34 @@ class BackendErrorEvent:
     at: float
 
 
+@_register
+@attrs.frozen(kw_only=True)
+class SpeculationStarted:
+    """A reply is being written ahead of its RESPOND (a SILENT decision prepared it); nothing of it plays yet.
+
+    ``reply_id`` is the id the reply will carry if a RESPOND confirms it.
+    """
+
+    kind: ClassVar[str] = "speculation_started"
+    reply_id: int
+    decision_id: int
+    task: str | None
+    utterance: str
+    at: float
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class SpeculationEnded:
+    """Terminal for a reply written ahead: ``used`` (a RESPOND confirmed it) or discarded, and why."""
+
+    kind: ClassVar[str] = "speculation_ended"
+    reply_id: int
+    used: bool
+    reason: str
+    at: float
+
+
 NORMAL_ENDINGS = ("source_exhausted", "stopped")
 """``SessionEnded.reason`` values of a session that ended as asked; any other reason is abnormal."""
 
@@ -520,6 +565,8 @@ Event: TypeAlias = (
     | BackchannelStarted
     | BackchannelEnded
     | InputWarning
+    | SpeculationStarted
+    | SpeculationEnded
     | SessionEnded
 )
 

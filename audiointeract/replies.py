@@ -6,6 +6,11 @@ streaming, and ends with exactly one terminal event — finished, cancelled (wit
 the cancel was carried out) or failed. An acknowledgement ("mm-hm", a BACKCHANNEL
 decision) is a short phrase in the responder's voice, synthesised once per phrase and
 cached, played without taking the floor, and cancellable the same way.
+
+A reply can also be written ahead (*speculation*): started when a decider prepares
+it, its output held back — nothing is emitted or played — until a RESPOND confirms it
+(:meth:`ReplyRunner.promote`) or it is discarded; both are traced
+(``SpeculationStarted``/``SpeculationEnded``) and counted.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ from audiointeract.events import (
     ReplyStarted,
     ReplyText,
     ResponseRequest,
+    SpeculationEnded,
+    SpeculationStarted,
     TextDelta,
 )
 from audiointeract.interfaces import Responder
@@ -72,6 +79,12 @@ class _Utterance:
     deltas: int = 0
     failure: Exception | None = None
     done: bool = False
+    held: list[TextDelta] | None = None
+    """Text of a reply written ahead, kept back until it is promoted (None once it is released)."""
+    released: anyio.Event = attrs.field(factory=anyio.Event)
+    """Set once the reply may be heard (at once for an ordinary reply)."""
+    discarded: str | None = None
+    """Why a reply written ahead was thrown away."""
 
     def cancel(self, *, requested_at: float, reason: str, decision_id: int | None = None) -> None:
         if self.cancel_requested_at is not None or self.done:
@@ -111,6 +124,7 @@ class ReplyRunner:
         self._on_backchannel_ended = on_backchannel_ended
         self._group: anyio.abc.TaskGroup | None = None
         self._reply: _Utterance | None = None
+        self._speculation: tuple[_Utterance, ResponseRequest] | None = None
         self._backchannel: _Utterance | None = None
         self._acknowledgements: dict[str, AudioDelta | None] = {}
         self._idle: anyio.Event | None = None
@@ -135,26 +149,91 @@ class ReplyRunner:
             await self._floor_free.wait()
 
     async def wait_idle(self) -> None:
-        """Wait until neither a reply nor an acknowledgement is in flight."""
-        while (self._reply is not None or self._backchannel is not None) and self._idle is not None:
+        """Wait until no reply, reply written ahead, or acknowledgement is in flight."""
+        while self._busy() and self._idle is not None:
             await self._idle.wait()
+
+    def _busy(self) -> bool:
+        return self._reply is not None or self._backchannel is not None or self._speculation is not None
 
     # ------------------------------------------------------------------ replies
 
     def start(self, request: ResponseRequest) -> None:
-        """Start the reply ``request`` asks for (the turn state allowed it)."""
+        """Start the reply ``request`` asks for (the turn state allowed it).
+
+        A reply written ahead for the same task and words is used instead of starting
+        over (its held output is released now); one that does not match is discarded.
+        """
         assert self._group is not None
+        if self._speculation is not None:
+            ahead, planned = self._speculation
+            if _same_reply(planned, request):
+                self._promote(ahead, request)
+                return
+            self.discard("the reply that was decided differs from the one written ahead")
         decision = request.decision
         assert decision.id is not None
         reply = _Utterance(
             id=request.reply_id, decision_id=decision.id, scope=anyio.CancelScope(), playback_end=self._now()
         )
+        reply.released.set()
+        self._take_floor(reply, request)
+        self._group.start_soon(self._run_reply, reply, request)
+
+    def speculate(self, request: ResponseRequest) -> None:
+        """Start writing ``request``'s reply ahead, holding its output; keep one already matching it."""
+        assert self._group is not None
+        if self._speculation is not None:
+            if _same_reply(self._speculation[1], request):
+                return
+            self.discard("the prepared reply changed")
+        decision = request.decision
+        assert decision.id is not None
+        ahead = _Utterance(
+            id=request.reply_id, decision_id=decision.id, scope=anyio.CancelScope(), playback_end=self._now(), held=[]
+        )
+        self._speculation = (ahead, request)
+        self._idle = anyio.Event()
+        self._counters.speculations_started += 1
+        self._emit(
+            SpeculationStarted(
+                reply_id=ahead.id, decision_id=decision.id, task=decision.task, utterance=request.utterance,
+                at=self._now(),
+            )
+        )
+        self._group.start_soon(self._run_reply, ahead, request)
+
+    def discard(self, reason: str) -> None:
+        """Throw away the reply written ahead, if any; nothing of it was heard."""
+        if self._speculation is None:
+            return
+        ahead, _ = self._speculation
+        self._speculation = None
+        ahead.discarded = reason
+        ahead.cancel(requested_at=self._now(), reason=reason)
+
+    def _promote(self, ahead: _Utterance, request: ResponseRequest) -> None:
+        decision = request.decision
+        assert decision.id is not None
+        self._speculation = None
+        ahead.decision_id = decision.id
+        ahead.playback_end = self._now()
+        self._counters.speculations_used += 1
+        self._emit(SpeculationEnded(reply_id=ahead.id, used=True, reason="a RESPOND confirmed it", at=self._now()))
+        self._take_floor(ahead, request)
+        for delta in ahead.held or ():
+            self._emit_text(ahead, delta)
+        ahead.held = None
+        ahead.released.set()
+
+    def _take_floor(self, reply: _Utterance, request: ResponseRequest) -> None:
         self._reply = reply
         self._floor_free = anyio.Event()
         self._idle = anyio.Event()
         self._counters.replies_started += 1
-        self._emit(ReplyStarted(reply_id=reply.id, decision_id=decision.id, task=decision.task, at=self._now()))
-        self._group.start_soon(self._run_reply, reply, request)
+        self._emit(
+            ReplyStarted(reply_id=reply.id, decision_id=reply.decision_id, task=request.decision.task, at=self._now())
+        )
 
     def cancel(self, reply_id: int, *, requested_at: float, reason: str, decision_id: int | None = None) -> None:
         """Cancel reply ``reply_id`` (no-op if it already ended); nothing of it is emitted afterwards."""
@@ -224,12 +303,11 @@ class ReplyRunner:
     async def _take(self, reply: _Utterance, delta: object, audio_out: anyio.abc.ObjectSendStream[AudioDelta]) -> None:
         if isinstance(delta, TextDelta):
             if delta.text:
-                reply.text.append(delta.text)
                 reply.deltas += 1
-                now = self._now()
-                if reply.first_output is None:
-                    reply.first_output = now
-                self._emit(ReplyText(reply_id=reply.id, text=delta.text, at=now))
+                if reply.held is not None:
+                    reply.held.append(delta)
+                else:
+                    self._emit_text(reply, delta)
         elif isinstance(delta, AudioDelta):
             reply.deltas += 1
             await audio_out.send(delta)
@@ -237,8 +315,16 @@ class ReplyRunner:
             msg = f"respond() yielded {type(delta).__name__}, not a TextDelta or AudioDelta"
             raise ContractViolation(msg)
 
+    def _emit_text(self, reply: _Utterance, delta: TextDelta) -> None:
+        reply.text.append(delta.text)
+        now = self._now()
+        if reply.first_output is None:
+            reply.first_output = now
+        self._emit(ReplyText(reply_id=reply.id, text=delta.text, at=now))
+
     async def _play_all(self, reply: _Utterance, audio_in: anyio.abc.ObjectReceiveStream[AudioDelta]) -> None:
         async with audio_in:
+            await reply.released.wait()  # a reply written ahead plays nothing before it is confirmed
             async for delta in audio_in:
                 await self._play(reply, delta)
         await self._watch.sleep_until_elapsed(reply.playback_end)
@@ -246,6 +332,14 @@ class ReplyRunner:
 
     def _end_reply(self, reply: _Utterance) -> None:
         now = self._now()
+        if reply.held is not None:  # written ahead and never confirmed: nothing of it was heard
+            if self._speculation is not None and self._speculation[0] is reply:
+                self._speculation = None
+            reason = reply.discarded or (f"failed: {reply.failure}" if reply.failure else SESSION_ENDED)
+            self._counters.speculations_discarded += 1
+            self._emit(SpeculationEnded(reply_id=reply.id, used=False, reason=reason, at=now))
+            self._settle()
+            return
         said = "".join(reply.text)
         if reply.cancel_requested_at is not None:
             outcome = ReplyOutcome.CANCELLED
@@ -377,8 +471,17 @@ class ReplyRunner:
     def _settle(self) -> None:
         if self._reply is None and self._floor_free is not None:
             self._floor_free.set()
-        if self._reply is None and self._backchannel is None and self._idle is not None:
+        if not self._busy() and self._idle is not None:
             self._idle.set()
 
     def _now(self) -> float:
         return self._watch.elapsed()
+
+
+def _same_reply(planned: ResponseRequest, decided: ResponseRequest) -> bool:
+    """Whether a reply written ahead answers what was decided: the same task, the same words, the same id."""
+    return (
+        planned.reply_id == decided.reply_id
+        and planned.decision.task == decided.decision.task
+        and " ".join(planned.utterance.split()) == " ".join(decided.utterance.split())
+    )

@@ -40,6 +40,7 @@ from audiointeract.contracts import check_decision, check_perceptions
 from audiointeract.conversation import Conversation
 from audiointeract.errors import AudioInteractError
 from audiointeract.events import (
+    Action,
     AudioReceived,
     BackendErrorEvent,
     ChunkDropped,
@@ -65,6 +66,7 @@ from audiointeract.turns import (
     CancelBackchannel,
     CancelReply,
     Ignore,
+    Phase,
     ReplyOutcome,
     StartBackchannel,
     StartReply,
@@ -487,11 +489,22 @@ class Session:
 
     def _carry_out(self, decision: Decision) -> None:
         assert decision.decided_at is not None
+        if decision.prepare:
+            self._speculate(decision)
+        elif decision.action is not Action.RESPOND:
+            self._replies.discard(f"the decider no longer prepares it ({decision.action.value})")
         self._turn, actions = on_decision(self._turn, decision, decision.decided_at, self.config.turn)
         self._dispatch(actions)
 
+    def _speculate(self, decision: Decision) -> None:
+        """Write the reply a decider prepares ahead, if the floor is free; its output is held back."""
+        if not self.config.speculate or self._turn.phase is not Phase.LISTENING or self._replies.reply_id is not None:
+            return
+        self._replies.speculate(self._request(self._turn.next_reply_id, decision, commit=False))
+
     def _close_floor(self) -> None:
         """Nothing new starts from now on; whatever still plays is cut short."""
+        self._replies.discard(SESSION_ENDED)
         self._turn, actions = on_close(self._turn)
         self._dispatch(actions)
 
@@ -524,21 +537,27 @@ class Session:
                 )
 
     def _start_reply(self, action: StartReply) -> None:
-        decision = action.decision
-        task = next((t for t in self.config.tasks if t.name == decision.task), None)
-        utterance = self._conversation.answer(decision.evidence)
-        request = ResponseRequest(
-            reply_id=action.reply_id,
+        self._replies.start(self._request(action.reply_id, action.decision, commit=True))
+
+    def _request(self, reply_id: int, decision: Decision, *, commit: bool) -> ResponseRequest:
+        """What the responder gets for ``decision``; ``commit`` moves the answered words into the history."""
+        conversation = self._conversation
+        if commit:
+            utterance, history = conversation.answer(decision.evidence), conversation.history
+        else:
+            utterance, preview = conversation.preview(decision.evidence)
+            history = preview if preview is not None else conversation.history
+        return ResponseRequest(
+            reply_id=reply_id,
             decision=decision,
-            task=task,
-            transcript=self._conversation.transcript,
+            task=next((t for t in self.config.tasks if t.name == decision.task), None),
+            transcript=conversation.transcript,
             utterance=utterance,
-            history=tuple(self._conversation.history),
+            history=tuple(history),
             trigger=decision.evidence[-1] if decision.evidence else None,
             audio=self._recent.window(decision.heard_until),
             sample_rate=self.config.audio.sample_rate,
         )
-        self._replies.start(request)
 
     def _reply_ended(self, reply_id: int, outcome: ReplyOutcome, said: str, cancel_reason: str) -> None:
         self._conversation.replied(said)

@@ -70,6 +70,9 @@ class Counters:
     replies_failed: int = 0
     backchannels_started: int = 0
     backchannels_cancelled: int = 0
+    speculations_started: int = 0
+    speculations_used: int = 0
+    speculations_discarded: int = 0
     backend_errors: Counter[str] = attrs.field(factory=Counter)
     observer_failures: int = 0
     heard_until: float = 0.0
@@ -95,7 +98,8 @@ class SessionStatistics:
     moment it was carried out. ``samples_repaired`` counts non-finite input samples
     replaced by silence; ``events_dropped`` counts events a slow reader of
     :meth:`Session.start` lost; ``observer_failures`` counts observers that raised
-    (and were detached, or failed to close).
+    (and were detached, or failed to close). ``speculations_*`` count replies written
+    ahead of their RESPOND: started, used (a RESPOND confirmed them) and discarded.
     """
 
     chunks_received: int
@@ -112,6 +116,9 @@ class SessionStatistics:
     replies_failed: int
     backchannels_started: int
     backchannels_cancelled: int
+    speculations_started: int
+    speculations_used: int
+    speculations_discarded: int
     backend_errors: Counter[str]
     events_dropped: int
     observer_failures: int
@@ -142,6 +149,9 @@ class SessionStatistics:
             replies_failed=counters.replies_failed,
             backchannels_started=counters.backchannels_started,
             backchannels_cancelled=counters.backchannels_cancelled,
+            speculations_started=counters.speculations_started,
+            speculations_used=counters.speculations_used,
+            speculations_discarded=counters.speculations_discarded,
             backend_errors=Counter(counters.backend_errors),
             events_dropped=events_dropped,
             observer_failures=counters.observer_failures,

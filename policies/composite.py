@@ -26,8 +26,9 @@ class CompositePolicy(Decider):
     or BACKCHANNEL while listening, INTERRUPT while the agent speaks) the winner has the
     highest member priority, then the highest priority of the standing task it names,
     then comes first in ``policies``. Decisions that lose, or that could not be carried
-    out, are named in the reason of the result when nothing wins. Every member sees
-    every perception, so each keeps its own state.
+    out, are named in the reason of the result when nothing wins; then a member's
+    SILENT that prepares a reply (``Decision.preparing``) is passed on, the highest
+    priority first. Every member sees every perception, so each keeps its own state.
     """
 
     name = "composite"
@@ -49,15 +50,18 @@ class CompositePolicy(Decider):
         """Ask every member; pick by feasibility, member priority, task priority, then order."""
         task_priority = {task.name: task.priority for task in context.tasks}
         best: tuple[tuple[int, int, int], Decision] | None = None
+        prepared: tuple[tuple[int, int, int], Decision] | None = None
         dropped: list[str] = []
         for index, (member, priority) in enumerate(self.members):
             decision = await member.decide(context, perceptions)
+            key = (priority, task_priority.get(decision.task or "", 0), -index)
+            if decision.prepare and not context.agent_speaking and (prepared is None or key > prepared[0]):
+                prepared = (key, decision)
             if decision.action is Action.SILENT:
                 continue
             if not _feasible(decision.action, context.agent_speaking):
                 dropped.append(f"{member.name}: {decision.action.value} not possible now")
                 continue
-            key = (priority, task_priority.get(decision.task or "", 0), -index)
             if best is None or key > best[0]:
                 if best is not None:
                     dropped.append(f"{best[1].action.value} lost to {member.name}")
@@ -66,6 +70,8 @@ class CompositePolicy(Decider):
                 dropped.append(f"{member.name}: {decision.action.value} lost")
         if best is not None:
             return best[1]
+        if prepared is not None:  # nothing to do now, but a member expects to respond soon: pass that on
+            return prepared[1]
         return Decision.silent("; ".join(dropped))
 
     async def reset(self) -> None:

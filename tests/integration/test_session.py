@@ -47,6 +47,8 @@ from audiointeract.events import (
     ResponseDelta,
     ResponseRequest,
     SoundEvent,
+    SpeculationEnded,
+    SpeculationStarted,
     SpeechActivity,
     TextDelta,
     TranscriptUpdate,
@@ -669,3 +671,79 @@ async def test_backchannels_turned_off_are_recorded_as_ignored_and_text_only_res
     assert started.text == "mm-hm"
     assert not ended.cancelled
     assert of(trace, ReplyAudio) == []
+
+
+class Preparing(Decider):
+    """Prepares a reply at some decision points and responds at others (times in stream seconds)."""
+
+    def __init__(self, prepare_at: set[float], respond_at: set[float]) -> None:
+        self.prepare_at = prepare_at
+        self.respond_at = respond_at
+        self.evidence: list[Perception] = []
+
+    async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
+        self.evidence += [p for p in perceptions if isinstance(p, TranscriptUpdate)]
+        at = round(context.heard_until, 1)
+        if at in self.respond_at:
+            return Decision(action=Action.RESPOND, task="answer", evidence=self.evidence[-1:])
+        if at in self.prepare_at:
+            return Decision.preparing("answer", self.evidence[-1:], reason="turn looks complete")
+        return Decision.silent()
+
+
+def question(text: str, end: float) -> TranscriptUpdate:
+    return TranscriptUpdate(span_start=end - 1.0, span_end=end, committed=text)
+
+
+@pytest.mark.anyio
+async def test_a_prepared_reply_is_written_ahead_and_heard_only_after_the_respond() -> None:
+    responder = ScriptedResponder("It is noon.", first_token_delay=0.5, word_seconds=0.3)
+    perceiver = ScriptedPerceiver([question("what time is it?", 1.8)])
+    trace = await Session(perceiver, Preparing({2.0, 2.4}, {2.8}), responder).run(silence(6))
+    (started,) = of(trace, SpeculationStarted)
+    assert (started.reply_id, started.utterance) == (0, "what time is it?")
+    (ended,) = of(trace, SpeculationEnded)
+    (reply,) = of(trace, ReplyStarted)
+    assert ended.used
+    assert ended.at == reply.at == pytest.approx(2.8)
+    outputs = [r for r in trace if isinstance(r.event, ReplyText | ReplyAudio)]
+    assert outputs
+    assert all(r.at >= reply.at for r in outputs)  # nothing of it was heard before the RESPOND
+    assert all(a.play_at >= reply.at for a in of(trace, ReplyAudio))
+    first_text = of(trace, ReplyText)[0]
+    assert first_text.at == pytest.approx(2.8)  # written ahead: ready the moment it is decided
+    finished = of(trace, ReplyFinished)
+    assert [f.text for f in finished] == ["It is noon."]
+
+
+@pytest.mark.anyio
+async def test_a_prepared_reply_that_is_not_confirmed_is_discarded_and_never_heard() -> None:
+    responder = ScriptedResponder("It is noon.", first_token_delay=0.1, word_seconds=0.3)
+    perceiver = ScriptedPerceiver([question("what time", 1.8), question("is it in Tokyo?", 3.4)])
+    session = Session(perceiver, Preparing({2.0, 3.6, 4.0}, {4.4}), responder)  # the user goes on at 2.4
+    trace = await session.run(silence(8))
+    first, second = of(trace, SpeculationEnded)
+    assert not first.used
+    assert first.reason.startswith("the decider no longer prepares it")
+    assert second.used
+    assert [s.utterance for s in of(trace, SpeculationStarted)] == ["what time", "is it in Tokyo?"]
+    (reply,) = of(trace, ReplyStarted)
+    assert all(r.at >= reply.at for r in trace if isinstance(r.event, ReplyText | ReplyAudio))
+    stats = session.statistics()
+    assert (stats.speculations_started, stats.speculations_used, stats.speculations_discarded) == (2, 1, 1)
+
+
+@pytest.mark.anyio
+async def test_a_respond_for_other_words_discards_the_prepared_reply_and_speculation_can_be_off() -> None:
+    perceiver = ScriptedPerceiver([question("what time", 1.8), question("is it?", 2.6)])
+    trace = await Session(perceiver, Preparing({2.0, 2.4}, {2.8}), ScriptedResponder("Noon.")).run(silence(5))
+    (ended,) = of(trace, SpeculationEnded)
+    assert not ended.used
+    assert ended.reason == "the reply that was decided differs from the one written ahead"
+    assert [f.text for f in of(trace, ReplyFinished)] == ["Noon."]
+
+    config = SessionConfig(speculate=False)
+    trace = await Session(ScriptedPerceiver([question("what time is it?", 1.8)]), Preparing({2.0, 2.4}, {2.8}),
+                          ScriptedResponder("Noon.", first_token_delay=0.5), config=config).run(silence(5))
+    assert of(trace, SpeculationStarted) == []
+    assert of(trace, ReplyText)[0].at == pytest.approx(3.3)

@@ -63,3 +63,17 @@ def test_misconfiguration() -> None:
         CompositePolicy(["endpointing"])  # type: ignore[list-item]
     with pytest.raises(ConfigurationError, match="priority"):
         CompositePolicy([(ScriptedDecider(), "high")])  # type: ignore[list-item]
+
+
+class Prepares(ScriptedDecider):
+    async def decide(self, context, perceptions):  # type: ignore[no-untyped-def]
+        return Decision.preparing("answer", (), reason="turn looks complete")
+
+
+async def test_a_prepared_reply_is_passed_on_when_nothing_wins_and_dropped_while_the_agent_speaks(tl) -> None:
+    policy = CompositePolicy([(scripted(5.0, Action.RESPOND, "safety"), 9), Prepares()])
+    decision = await policy.decide(tl.context(2.0, tasks=TASKS), ())
+    assert decision.prepare
+    assert decision.task == "answer"
+    assert not (await policy.decide(tl.context(3.0, tasks=TASKS, agent_speaking=True, active_reply=0), ())).prepare
+    assert (await policy.decide(tl.context(5.0, tasks=TASKS), ())).action is Action.RESPOND  # a winner beats it
