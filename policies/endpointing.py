@@ -23,7 +23,8 @@ class EndpointingPolicy(Decider):
     five" waits for ``max_delay``). With ``addressed_only`` only turns put to the
     assistant (a question, a request, or one of ``names``) are answered; others are
     dropped silently. Turns of backchannel words only ("mm-hmm", "okay") are never
-    answered. Acts only while the agent is listening; ``task`` defaults to the session's
+    answered. While a complete, answerable turn waits out ``min_delay`` the policy
+    prepares its reply (``Decision.preparing``), so the session can write it ahead. Acts only while the agent is listening; ``task`` defaults to the session's
     first non-proactive standing task.
     """
 
@@ -63,13 +64,19 @@ class EndpointingPolicy(Decider):
         text = turn.text
         complete = turn_complete(text) if self.completeness else True
         needed = self.min_delay if complete else self.max_delay
-        if silence + EPS < needed:
-            return Decision.silent(f"turn end? {silence:.2f}s of {needed:.2f}s silence")
         tokens = words(text)
+        answerable = not (tokens and all(token in BACKCHANNEL_WORDS for token in tokens)) and not (
+            self.addressed_only and not addressed_to_assistant(text, self.names)
+        )
+        if silence + EPS < needed:
+            reason = f"turn end? {silence:.2f}s of {needed:.2f}s silence"
+            if complete and answerable and tokens:  # likely to answer at a coming decision point: write it ahead
+                return Decision.preparing(pick_task(context, self.task, proactive=False), turn.evidence, reason)
+            return Decision.silent(reason)
         if tokens and all(token in BACKCHANNEL_WORDS for token in tokens):
             turn.close()
             return Decision.silent(f"backchannel only: {text!r}")
-        if self.addressed_only and not addressed_to_assistant(text, self.names):
+        if not answerable:
             turn.close()
             return Decision.silent(f"not addressed to the assistant: {text!r}")
         evidence = tuple(turn.evidence)
