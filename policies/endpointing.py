@@ -24,8 +24,9 @@ class EndpointingPolicy(Decider):
     assistant (a question, a request, or one of ``names``) are answered; others are
     dropped silently. Turns of backchannel words only ("mm-hmm", "okay") are never
     answered. While a complete, answerable turn waits out ``min_delay`` the policy
-    prepares its reply (``Decision.preparing``), so the session can write it ahead. Acts only while the agent is listening; ``task`` defaults to the session's
-    first non-proactive standing task.
+    prepares its reply (``Decision.preparing``), so the session can write it ahead.
+    Acts only while the agent is listening; ``task`` defaults to the session's first
+    non-proactive standing task.
     """
 
     name = "endpointing"
