@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from audiointeract.backends.hf.responder import TransformersResponder
 from audiointeract.backends.hf.smollm2 import cached_checkpoint
-from audiointeract.backends.prompting import ChatPrompt, PromptTemplate
+from audiointeract.backends.prompting import ChatPrompt, PromptTemplate, SoundWarning, SpokenStyle
 from audiointeract.backends.speech import SpeechResponder, make_synthesizer
 from audiointeract.clock import Clock
 from audiointeract.interfaces import Responder
@@ -19,12 +20,14 @@ __all__ = ["default_responder"]
 def default_responder(
     *,
     voice: str = "auto",
-    max_new_tokens: int = 48,
+    max_new_tokens: int = 64,
     repetition_penalty: float = 1.0,
     cache_dir: str | os.PathLike[str] | None = None,
     prompt: PromptTemplate | None = None,
+    facts: Sequence[str] = (),
+    warning_threshold: float = 0.4,
     piece_seconds: float = 0.1,
-    max_sentences: int | None = 2,
+    max_sentences: int = 2,
     offload: bool = True,
     clock: Clock | None = None,
     **voice_options: Any,
@@ -33,9 +36,11 @@ def default_responder(
 
     ``voice`` is ``auto`` (piper if the ``tts`` extra is installed, else espeak-ng),
     ``piper``, ``espeak-ng``, or ``none`` for text only; ``voice_options`` go to the
-    synthesizer; ``max_sentences`` ends spoken replies after that many sentences (SmolLM2
-    tends to repeat itself). The default prompt sends only the latest user turn: given the
-    conversation, SmolLM2-135M copies its earlier answers. The first call builds the
+    synthesizer; ``max_sentences`` ends replies after that many sentences (SmolLM2 tends
+    to repeat itself). The default prompt sends only the words being answered, and
+    ``facts`` ("Current time: 9:41 AM."): given the conversation, SmolLM2-135M copies its
+    earlier answers. A reply to a sound is a template warning, not given below
+    ``warning_threshold`` (the default policy's threshold). The first call builds the
     safetensors cache in ``cache_dir`` (default: ``$AUDIOINTERACT_CACHE`` or
     ``~/.cache/audiointeract``), which takes ~30 s once.
     """
@@ -43,7 +48,9 @@ def default_responder(
     checkpoint = cached_checkpoint(Path(cache_dir).expanduser() if cache_dir is not None else None)
     model = TransformersResponder(
         checkpoint,
-        prompt=prompt or ChatPrompt(history_turns=0),
+        prompt=prompt or ChatPrompt(history_turns=0, facts=facts),
+        warning=SoundWarning(threshold=warning_threshold),
+        spoken=SpokenStyle(max_sentences=max_sentences),
         max_new_tokens=max_new_tokens,
         repetition_penalty=repetition_penalty,
         offload=offload,
@@ -51,4 +58,4 @@ def default_responder(
     )
     if synthesizer is None:
         return model
-    return SpeechResponder(model, synthesizer, piece_seconds=piece_seconds, max_sentences=max_sentences, clock=clock)
+    return SpeechResponder(model, synthesizer, piece_seconds=piece_seconds, clock=clock)

@@ -1,6 +1,10 @@
 """A responder over any Hugging Face causal LM checkpoint that has a chat template.
 
-The prompt comes from a replaceable template (:mod:`audiointeract.backends.prompting`).
+The prompt comes from a replaceable template, and the reply follows the spoken-reply rules
+of :mod:`audiointeract.backends.prompting`: a reply to a sound is the
+:class:`~audiointeract.backends.prompting.SoundWarning` template (the model is not asked),
+and generated text passes a :class:`~audiointeract.backends.prompting.SpokenFilter`, which
+ends generation once the reply has its sentences.
 ``model.generate`` runs in a dedicated thread with a streamer that hands the text of
 each generated token to the event loop as a :class:`~audiointeract.events.TextDelta`; a stopping
 criterion watches a cancel flag, so cancelling the reply stops generation within one
@@ -25,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from audiointeract.backends.prompting import ChatMessage, ChatPrompt, PromptTemplate
+from audiointeract.backends.prompting import ChatMessage, ChatPrompt, PromptTemplate, SoundWarning, SpokenStyle
 from audiointeract.backends.threaded import ThreadedStream
 from audiointeract.clock import Clock, LoopClock
 from audiointeract.errors import (
@@ -36,7 +40,7 @@ from audiointeract.errors import (
     ConfigurationError,
     ModelNotFoundError,
 )
-from audiointeract.events import ResponseDelta, ResponseRequest, TextDelta
+from audiointeract.events import ResponseDelta, ResponseRequest, SoundEvent, TextDelta
 from audiointeract.interfaces import Responder
 
 try:
@@ -129,7 +133,9 @@ class TransformersResponder(Responder):
     """Streams replies from a causal LM checkpoint directory (``model``), or a GGUF file in it.
 
     ``temperature`` 0 decodes greedily; ``generate_options`` are passed on to
-    ``GenerationConfig`` (e.g. ``{"no_repeat_ngram_size": 3}``). ``warmup`` generates one
+    ``GenerationConfig`` (e.g. ``{"no_repeat_ngram_size": 3}``). ``warning`` words the
+    reply to a sound event (None: the prompt template asks the model); ``spoken`` shapes
+    generated text for speech (None: the raw text). ``warmup`` generates one
     token at construction, which moves torch's first-call cost out of the first reply (and
     proves the checkpoint can generate). ``offload=False`` runs generation inline on the
     event loop (for virtual-time simulations).
@@ -143,6 +149,8 @@ class TransformersResponder(Responder):
         *,
         gguf_file: str | None = None,
         prompt: PromptTemplate | None = None,
+        warning: SoundWarning | None = SoundWarning(),  # noqa: B008 - frozen value
+        spoken: SpokenStyle | None = SpokenStyle(),  # noqa: B008 - frozen value
         max_new_tokens: int = 64,
         temperature: float = 0.0,
         top_p: float = 1.0,
@@ -164,6 +172,8 @@ class TransformersResponder(Responder):
         _check_checkpoint_path(path, gguf_file)
         self.path = path
         self._prompt: PromptTemplate = prompt or ChatPrompt()
+        self._warning = warning
+        self._spoken = spoken
         self._offload = offload
         self._clock = clock or LoopClock()
         self._tokenizer, self._model = _load(path, gguf_file, _DTYPES[dtype])
@@ -207,7 +217,13 @@ class TransformersResponder(Responder):
         return self._prompt(request)
 
     async def respond(self, request: ResponseRequest) -> AsyncIterator[ResponseDelta]:
+        if self._warning is not None and isinstance(request.trigger, SoundEvent):
+            # a warning names what was heard and how sure; below the threshold nothing is said
+            if warning := self._warning.text(request.trigger):
+                yield TextDelta(text=warning)
+            return
         messages = self._prompt(request)
+        spoken = self._spoken.filter() if self._spoken is not None else None
         started = self._clock.now()
         first: float | None = None
         last = started
@@ -223,8 +239,13 @@ class TransformersResponder(Responder):
                         last = self._clock.now()
                         first = last if first is None else first
                         tokens += piece.tokens
-                    if piece.text:
-                        yield TextDelta(text=piece.text)
+                    text = spoken.push(piece.text) if spoken is not None and piece.text else piece.text
+                    if text:
+                        yield TextDelta(text=text)
+                    if spoken is not None and spoken.done:
+                        break  # the reply has its sentences: leaving the block stops generation
+            if spoken is not None and (tail := spoken.finish(complete=tokens < self._generation.max_new_tokens)):
+                yield TextDelta(text=tail)
             finished = True
         finally:
             rate = (tokens - 1) / (last - first) if first is not None and tokens > 1 and last > first else None

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import anyio
+import attrs
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -32,7 +33,7 @@ from transformers import (
 
 from audiointeract.backends.hf.responder import TransformersResponder
 from audiointeract.backends.mock import ScriptedPerceiver
-from audiointeract.backends.prompting import ChatPrompt
+from audiointeract.backends.prompting import ChatPrompt, SoundWarning, SpokenStyle
 from audiointeract.backends.speech import EspeakSynthesizer, PiperSynthesizer, SpeechResponder
 from audiointeract.config import Pacing, SessionConfig
 from audiointeract.errors import CheckpointError, ConfigurationError, ModelNotFoundError
@@ -47,6 +48,7 @@ from audiointeract.events import (
     ReplyFinished,
     ReplyText,
     ResponseRequest,
+    SoundEvent,
     StandingTask,
     TextDelta,
     Turn,
@@ -125,8 +127,8 @@ def request(text: str = "what time is it ?", reply_id: int = 0) -> ResponseReque
 
 
 def fixed_length(tiny_lm: Path, tokens: int, **options: object) -> TransformersResponder:
-    """A responder that generates exactly ``tokens`` tokens (the cycling model never emits EOS)."""
-    return TransformersResponder(tiny_lm, max_new_tokens=tokens, **options)  # type: ignore[arg-type]
+    """A responder that streams exactly ``tokens`` tokens, raw (the cycling model never emits EOS)."""
+    return TransformersResponder(tiny_lm, max_new_tokens=tokens, **{"spoken": None, **options})  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- streaming
@@ -174,6 +176,37 @@ async def test_prompt_template_is_replaceable(tiny_lm: Path) -> None:
     assert responder.last_statistics is not None
     # <|im_start|> user hello <|im_end|> <|im_start|> assistant
     assert responder.last_statistics.prompt_tokens == 6
+
+
+@pytest.mark.anyio
+async def test_spoken_style_releases_whole_sentences_and_stops_generation_at_the_cap(tiny_lm: Path) -> None:
+    responder = TransformersResponder(tiny_lm, max_new_tokens=5000, spoken=SpokenStyle(max_sentences=2))
+    deltas = [d async for d in responder.respond(request())]
+    assert [d.text for d in deltas if isinstance(d, TextDelta)] == ["hello there, cat.", " what is it?"]
+    stats = responder.last_statistics
+    assert stats is not None
+    assert not stats.stopped_early
+    assert stats.tokens <= len(CYCLE)  # generation ended at the cap, not at max_new_tokens
+    assert worker_threads() == []
+
+
+@pytest.mark.anyio
+async def test_an_unfinished_sentence_at_the_token_limit_is_not_spoken(tiny_lm: Path) -> None:
+    responder = TransformersResponder(tiny_lm, max_new_tokens=7, spoken=SpokenStyle(max_sentences=3))
+    text = "".join([d.text async for d in responder.respond(request()) if isinstance(d, TextDelta)])
+    assert text == "hello there, cat."  # "what is" was cut by the token limit
+
+
+@pytest.mark.anyio
+async def test_a_sound_is_announced_from_the_template_and_not_below_the_threshold(tiny_lm: Path) -> None:
+    responder = TransformersResponder(tiny_lm, max_new_tokens=50, warning=SoundWarning(threshold=0.5))
+    phone = SoundEvent(span_start=1.0, span_end=2.0, label="Telephone", score=0.91)
+    heard = attrs.evolve(request(), trigger=phone)
+    assert [d.text async for d in responder.respond(heard) if isinstance(d, TextDelta)] == [
+        "I think I heard a phone ringing. I'm about 90 percent sure."
+    ]
+    faint = attrs.evolve(request(), trigger=attrs.evolve(phone, score=0.45))
+    assert [d async for d in responder.respond(faint)] == []
 
 
 # ----------------------------------------------------------------------------- cancellation
@@ -378,7 +411,7 @@ def assert_reply_stopped(trace: Trace, *, piece_seconds: float) -> ReplyCancelle
 @pytest.mark.anyio
 async def test_barge_in_on_virtual_time_stops_text_and_audio_at_once(tiny_lm: Path) -> None:
     """Inline compute (offload=False) keeps virtual time exact: the cancel takes no session time."""
-    model = TransformersResponder(tiny_lm, max_new_tokens=60, offload=False)
+    model = TransformersResponder(tiny_lm, max_new_tokens=60, offload=False, spoken=None)
     responder = SpeechResponder(model, PiperSynthesizer(offload=False), piece_seconds=0.1)
     trace = await run_barge_in(responder, after_pieces=5)
     cancel = assert_reply_stopped(trace, piece_seconds=0.1)
@@ -389,7 +422,7 @@ async def test_barge_in_on_virtual_time_stops_text_and_audio_at_once(tiny_lm: Pa
 
 @pytest.mark.anyio
 async def test_barge_in_during_speech_frees_the_generation_thread_and_espeak(tiny_lm: Path) -> None:
-    model = TransformersResponder(tiny_lm, max_new_tokens=8000)
+    model = TransformersResponder(tiny_lm, max_new_tokens=8000, spoken=None)
     responder = SpeechResponder(model, EspeakSynthesizer(), piece_seconds=0.1)
     trace = await run_barge_in(responder, after_pieces=3)
     assert_reply_stopped(trace, piece_seconds=0.1)
