@@ -15,7 +15,9 @@ environment variable):
 * ``sonic-pi:<sample>`` — ``sonic-pi-samples`` CC0 recordings (crow, door, ambience…),
   root ``$AUDIOINTERACT_SONIC_PI_SAMPLES`` (default ``/usr/share/sonic-pi/samples``).
 
-Any other clip string is a file path.
+A fourth is generated: ``tts:<text>`` is ``<text>`` read by the piper neural voice (extra
+``tts``), rendered once into the cache (:mod:`audiointeract.simulators.voice`); its
+transcript is the text. Any other clip string is a file path.
 """
 
 from __future__ import annotations
@@ -62,6 +64,10 @@ class ClipBank:
     def path(self, clip: str) -> Path:
         """The file a clip name refers to; raises ConfigurationError when absent."""
         bank, sep, name = clip.partition(":")
+        if bank == "tts" and sep:
+            from audiointeract.simulators.voice import voice_clip  # noqa: PLC0415 - piper loads only for tts clips
+
+            return voice_clip(name)
         if not sep or bank not in self.roots:
             candidate = Path(clip)
             if candidate.is_file():
@@ -95,6 +101,8 @@ class ClipBank:
     def transcript(self, clip: str) -> str | None:
         """The known transcript of a speech clip (Asterisk prompts, LibriVox), else None."""
         bank, _, name = clip.partition(":")
+        if bank == "tts":
+            return name.strip()
         stem = Path(name).stem
         if bank == "asterisk" and self._asterisk_transcripts is not None:
             return _asterisk_transcripts(str(self._asterisk_transcripts)).get(name) or _asterisk_transcripts(
