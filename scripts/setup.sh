@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 VENV="${AUDIOINTERACT_VENV:-.venv}"
 CACHE="${AUDIOINTERACT_CACHE:-$HOME/.cache/audiointeract}"
-APT_PACKAGES=(espeak-ng sox pocketsphinx-testdata asterisk-core-sounds-en-wav asterisk-core-sounds-en sonic-pi-samples libportaudio2)
+APT_PACKAGES=(espeak-ng sox pocketsphinx-testdata asterisk-core-sounds-en-wav asterisk-core-sounds-en sonic-pi-samples libportaudio2
+              sound-theme-freedesktop)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
