@@ -164,7 +164,9 @@ def _reply_row(
             turn.answered = True
             anchor = turn.end
         heard = _quote(turn.text) if turn is not None else f"({started.task or 'reply'})"
-    first_audio = next((e.play_at for e in events if isinstance(e, ReplyAudio) and e.reply_id == reply), None)
+    first_audio = next(
+        (e.play_at for e in events if isinstance(e, ReplyAudio) and e.reply_id == reply and not e.backchannel), None
+    )
     first_text = next((e.at for e in events if isinstance(e, ReplyText) and e.reply_id == reply), None)
     output = first_audio if first_audio is not None else first_text
     user_time = _session_time(anchor, arrivals) if anchor is not None else None
