@@ -455,6 +455,18 @@ class SpeechResponder(Responder):
         if held:
             yield AudioDelta(samples=np.concatenate(pending), sample_rate=rate, text=label)
 
+    async def acknowledgement(self, text: str) -> AudioDelta | None:
+        """``text`` ("mm-hm") in this responder's voice, as one piece (the session caches it)."""
+        words = speakable(text)
+        if not words:
+            return None
+        async with contextlib.aclosing(self.synthesizer.synthesize(words)) as blocks:
+            audio = [block async for block in blocks]
+        if not audio:
+            return None
+        samples = np.concatenate([block.samples for block in audio])
+        return AudioDelta(samples=samples, sample_rate=audio[0].sample_rate, text=text)
+
     async def aclose(self) -> None:
         await self.inner.aclose()
         await self.synthesizer.aclose()

@@ -176,6 +176,19 @@ async def test_speech_responder_speaks_each_sentence_after_its_text() -> None:
 
 
 @pytest.mark.anyio
+async def test_acknowledgements_are_spoken_in_the_responder_voice() -> None:
+    responder = SpeechResponder(ScriptedResponder("unused"), EspeakSynthesizer())
+    ack = await responder.acknowledgement("mm-hm")
+    assert ack is not None
+    assert ack.text == "mm-hm"
+    assert ack.sample_rate == 22050
+    assert 0.2 < ack.duration < 2.0
+    assert float(np.abs(ack.samples).max()) > 0.05
+    assert await responder.acknowledgement("...") is None
+    assert child_processes("espeak-ng") == []
+
+
+@pytest.mark.anyio
 async def test_closing_the_speech_responder_mid_sentence_stops_everything() -> None:
     inner = ScriptedResponder(LONG_TEXT, tokens_per_second=1000)
     responder = SpeechResponder(inner, EspeakSynthesizer())
