@@ -12,9 +12,10 @@
   to the deciding policy's threshold: 0.4 for the default policy).
 * **A reply is speech** (:class:`SpokenStyle`, applied to streamed text by
   :class:`SpokenFilter`): markdown, list markers and inline code marks are removed, a code
-  block ends the reply, only whole sentences are released — at most ``max_sentences``, and
-  no more than ``max_chars`` characters after the first — and an unfinished sentence at the
-  end ("For example:") is dropped.
+  block ends the reply, text is released in whole sentences (the first one clause by clause,
+  so speech starts early) — at most ``max_sentences``, and no more than ``max_chars``
+  characters after the first — and an unfinished sentence at the end ("For example:") is
+  dropped.
 
 A prompt template is any callable ``(ResponseRequest) -> list[ChatMessage]``; responders
 take one as their ``prompt`` option, so an app replaces the wording without touching a
@@ -208,6 +209,8 @@ class SpokenStyle:
     max_sentences: int = attrs.field(default=2, validator=_positive)
     max_chars: int = attrs.field(default=240, validator=_positive)
     """Sentences after the first are spoken only while the reply stays within this length."""
+    first_clause_words: int = attrs.field(default=4, validator=_non_negative)
+    """The first sentence is released clause by clause once it holds this many words (0: whole)."""
     code_reply: str = "That answer is code, which I can't read aloud."
     """Said instead when the reply is a code block with no sentence before it ("": nothing)."""
 
@@ -224,6 +227,8 @@ _INLINE_NUMBER = re.compile(r"(?<=[:.!?]\s)\d{1,2}[.)]\s+")  # "Steps: 1. Boil. 
 _MARKUP = re.compile(r"[*`#~|]+|(?<!\w)_+|_+(?!\w)")
 _SPACES = re.compile(r"\s+")
 _SENTENCE = re.compile(r".*?(?<![:.!?]\s\d)(?<![:.!?]\s\d\d)[.!?…]+[\"')\]]*(?=\s)", re.DOTALL)
+_CLAUSE_MARK = re.compile(r"[,;](?=\s)")
+_LAST_CLAUSE = re.compile(r"(.*\w)\s*[,;]", re.DOTALL)
 _ENDS_UNFINISHED = re.compile("[,;:(\\-\u2013\u2014]$")
 
 
@@ -244,22 +249,26 @@ def _plain(text: str) -> str:
 class SpokenFilter:
     """Applies a :class:`SpokenStyle` to one reply's streamed text.
 
-    :meth:`push` takes raw text and returns what may be spoken now (whole sentences, with
-    the separating space); :meth:`finish` returns the last sentence if the text ended
-    cleanly. Once :attr:`done` is True (the cap was reached, or a code block began), the
-    rest of the model's output is ignored: stop generating.
+    :meth:`push` takes raw text and returns what may be spoken now: whole sentences and,
+    so the first audio comes early, the first sentence's clauses once they hold
+    ``first_clause_words`` words (at ``,`` or ``;``, never at ``:``). :meth:`finish`
+    returns the last sentence if the text ended cleanly; a first sentence cut by the
+    token limit after some of its clauses were spoken ends at its last whole clause. Once
+    :attr:`done` is True (the cap was reached, or a code block began), the rest of the
+    model's output is ignored: stop generating.
     """
 
     def __init__(self, style: SpokenStyle) -> None:
         self._style = style
         self._raw = ""
         self._released = 0  # characters of the plain text already released
+        self._partial = False  # some clauses of the current (first) sentence were released
         self.sentences = 0
         self.chars = 0
         self.done = False
 
     def push(self, text: str) -> str:
-        """Add streamed text; return the sentences it completed ("" if none)."""
+        """Add streamed text; return what it made speakable ("" if nothing)."""
         if self.done:
             return ""
         self._raw += text
@@ -267,7 +276,7 @@ class SpokenFilter:
             # a code block cannot be spoken: the reply ends with the sentences before it
             self._raw = self._raw[: self._raw.index(_FENCE)]
             said = self.finish(complete=True)
-            return said or (self._style.code_reply if not self.sentences else "")
+            return said or (self._style.code_reply if not self.chars else "")
         return self._release(_plain(self._raw))
 
     def finish(self, *, complete: bool) -> str:
@@ -278,9 +287,10 @@ class SpokenFilter:
         out = self._release(plain)
         tail = plain[self._released :].strip()
         if not self.done and tail:
-            ending = self._ending(tail, complete=complete)
-            if ending:
-                out += self._take(ending)
+            if ending := self._ending(tail, complete=complete):
+                out += self._take(ending, ends_sentence=True)
+            elif self._partial and (clause := _LAST_CLAUSE.match(tail)):
+                out += self._take(f"{clause.group(1)}.", ends_sentence=True)
         self.done = True
         return out
 
@@ -294,20 +304,36 @@ class SpokenFilter:
     def _release(self, plain: str) -> str:
         out = ""
         while not self.done and (match := _SENTENCE.match(plain, self._released)):
-            sentence = match.group(0).strip()
+            sentence = match.group(0)
             self._released = match.end()
-            if sentence and any(ch.isalnum() for ch in sentence):
-                out += self._take(sentence)
+            if any(ch.isalnum() for ch in sentence):
+                out += self._take(sentence, ends_sentence=True)
+        if not self.done and self.sentences == 0:
+            out += self._first_clauses(plain)
         return out
 
-    def _take(self, sentence: str) -> str:
-        """Release ``sentence`` unless a cap forbids it; mark the filter done at the cap."""
-        if self.sentences and self.chars + 1 + len(sentence) > self._style.max_chars:
+    def _first_clauses(self, plain: str) -> str:
+        """The first sentence's finished clauses, once it holds enough words to be worth speaking."""
+        pending = plain[self._released :]
+        ends = [m.end() for m in _CLAUSE_MARK.finditer(pending)]
+        words = len(plain[: self._released].split()) + len(pending[: ends[-1]].split()) if ends else 0
+        if not self._style.first_clause_words or words < self._style.first_clause_words:
+            return ""
+        self._released += ends[-1]
+        return self._take(pending[: ends[-1]], ends_sentence=False)
+
+    def _take(self, text: str, *, ends_sentence: bool) -> str:
+        """Release ``text`` unless a cap forbids it; mark the filter done at the cap."""
+        text = text.strip()
+        if not text:
+            return ""
+        piece = f" {text}" if self.chars else text
+        if ends_sentence and not self._partial and self.sentences and self.chars + len(piece) > self._style.max_chars:
             self.done = True
             return ""
-        piece = f" {sentence}" if self.sentences else sentence
-        self.sentences += 1
         self.chars += len(piece)
-        if self.sentences >= self._style.max_sentences:
-            self.done = True
+        self._partial = not ends_sentence
+        if ends_sentence:
+            self.sentences += 1
+            self.done = self.sentences >= self._style.max_sentences
         return piece

@@ -180,3 +180,25 @@ def test_length_caps_end_the_reply() -> None:
     assert spoken.done
     assert spoken.push(" text.") == ""
     assert spoken.finish(complete=True) == ""
+
+
+def pieces(text: str, *, complete: bool = True, **style: int) -> list[str]:
+    spoken = SpokenStyle(**style).filter()  # type: ignore[arg-type]
+    out = [spoken.push(text[i : i + 2]) for i in range(0, len(text), 2)]
+    return [piece for piece in [*out, spoken.finish(complete=complete)] if piece]
+
+
+def test_the_first_sentence_is_spoken_clause_by_clause_for_an_early_start() -> None:
+    egg = "To boil an egg, you need to heat the water, then wait. Later sentences come whole, even long ones."
+    assert pieces(egg) == [
+        "To boil an egg,", " you need to heat the water,", " then wait.", " Later sentences come whole, even long ones."
+    ]
+    assert pieces(egg, first_clause_words=0) == [
+        "To boil an egg, you need to heat the water, then wait.", " Later sentences come whole, even long ones."
+    ]
+    assert pieces("Sure, it is ten.") == ["Sure, it is ten."]  # "Sure," alone is too short to start with
+    # cut by the token limit: the reply ends at the last whole clause
+    assert pieces("To boil an egg, heat the water until it boils, which is", complete=False) == [
+        "To boil an egg,", " heat the water until it boils,"
+    ]
+    assert pieces("To boil an egg, heat the water until it boils", complete=False) == ["To boil an egg,"]
