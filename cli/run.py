@@ -188,6 +188,8 @@ def _exit_code(session: Session, stopped_by: list[signal.Signals]) -> int:
 
 
 def _report(session: Session, out: TextIO, trace_path: Path | None, wav: Any) -> None:
+    from audiointeract.summary import summarize
+
     stats = session.statistics()
     out.write(
         f"heard {stats.heard_until:.1f}s; decisions {dict(stats.decisions)}; replies "
@@ -195,6 +197,7 @@ def _report(session: Session, out: TextIO, trace_path: Path | None, wav: Any) ->
         f"{stats.replies_failed} failed; dropped chunks {stats.chunk_queue.dropped}; "
         f"max perceiver lag {stats.max_perceiver_lag:.2f}s\n"
     )
+    out.write(summarize(session.trace) + "\n")
     if trace_path:
         out.write(f"trace written to {trace_path}\n")
     if wav:
