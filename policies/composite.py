@@ -26,9 +26,9 @@ class CompositePolicy(Decider):
     or BACKCHANNEL while listening, INTERRUPT while the agent speaks) the winner has the
     highest member priority, then the highest priority of the standing task it names,
     then comes first in ``policies``. Decisions that lose, or that could not be carried
-    out, are named in the reason of the result when nothing wins; then a member's
-    SILENT that prepares a reply (``Decision.preparing``) is passed on, the highest
-    priority first. Every member sees every perception, so each keeps its own state.
+    out, and the members' own reasons for staying silent, are named in the reason of
+    the result when nothing wins; then a member's SILENT that prepares a reply
+    (``Decision.preparing``) is passed on, the highest priority first. Every member sees every perception, so each keeps its own state.
     """
 
     name = "composite"
@@ -58,6 +58,8 @@ class CompositePolicy(Decider):
             if decision.prepare and not context.agent_speaking and (prepared is None or key > prepared[0]):
                 prepared = (key, decision)
             if decision.action is Action.SILENT:
+                if decision.reason:
+                    dropped.append(f"{member.name}: {decision.reason}")
                 continue
             if not _feasible(decision.action, context.agent_speaking):
                 dropped.append(f"{member.name}: {decision.action.value} not possible now")
