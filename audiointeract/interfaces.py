@@ -43,6 +43,7 @@ __all__ = [
     "Observer",
     "Perceiver",
     "Responder",
+    "SourceProblem",
 ]
 
 
@@ -180,6 +181,15 @@ class Responder(abc.ABC):
         """Release resources. Safe to call more than once."""
 
 
+@attrs.frozen(kw_only=True)
+class SourceProblem:
+    """Something a source noticed about its input: ``count`` new cases of ``code`` (e.g. ``"microphone_overrun"``)."""
+
+    code: str
+    message: str
+    count: int
+
+
 class AudioSource(abc.ABC):
     """Yields audio as (samples, sample_rate) blocks of any length, in any PCM format.
 
@@ -190,6 +200,14 @@ class AudioSource(abc.ABC):
     @abc.abstractmethod
     def blocks(self) -> AsyncIterator[tuple[npt.ArrayLike, int]]:
         """Yield ``(array_like, sample_rate)`` blocks in stream order."""
+
+    def problems(self) -> Sequence[SourceProblem]:
+        """Input problems noticed since the last call (e.g. audio a live device dropped).
+
+        The session asks after each block and reports each ``code`` once as an
+        :class:`~audiointeract.events.InputWarning`; the default is none.
+        """
+        return ()
 
     async def aclose(self) -> None:
         """Release the underlying file/stream. Safe to call more than once."""

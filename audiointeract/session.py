@@ -316,6 +316,8 @@ class Session:
                             self._report_error("source", exc, attempt=1, handling="skip")
                             continue
                         self._note_repairs(ingest)
+                        for problem in source.problems():
+                            self._warn(problem.code, problem.message, problem.count)
                         for chunk in chunks:
                             await self._ingest(chunk)
             except Exception as exc:  # noqa: BLE001 - a failing source (decoder, device) ends the input, not the session

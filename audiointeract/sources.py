@@ -1,22 +1,38 @@
-"""Audio sources: files, in-memory arrays and raw PCM streams.
+"""Audio sources: files, in-memory arrays, raw PCM streams and a microphone.
 
 Sources yield blocks as they come; the session converts, re-chunks and paces them.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import math
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO, Protocol, cast
 
 import anyio
+import anyio.lowlevel
+import attrs
 import numpy as np
 import numpy.typing as npt
 
-from audiointeract.errors import AudioFormatError, ConfigurationError
-from audiointeract.interfaces import AudioSource
+from audiointeract.audio import FloatArray
+from audiointeract.devices import AudioDevice, find_device, load_sounddevice
+from audiointeract.errors import AudioFormatError, BackendError, ConfigurationError
+from audiointeract.interfaces import AudioSource, SourceProblem
 
-__all__ = ["ArraySource", "FileSource", "PcmStreamSource"]
+__all__ = [
+    "ArraySource",
+    "FileSource",
+    "InputStream",
+    "InputStreamFactory",
+    "MicrophoneSource",
+    "MicrophoneStatistics",
+    "PcmStreamSource",
+]
 
 _BLOCK_SECONDS = 0.5
 
@@ -94,3 +110,309 @@ class PcmStreamSource(AudioSource):
             if usable:
                 frames = np.frombuffer(data[:usable], dtype=self._dtype).reshape(-1, self._channels)
                 yield frames, self._rate
+
+
+# --------------------------------------------------------------------------- microphone
+
+
+class InputStream(Protocol):
+    """The part of an input stream :class:`MicrophoneSource` uses (``sounddevice.InputStream`` has it)."""
+
+    def start(self) -> None:
+        """Start calling back with audio."""
+
+    def close(self) -> None:
+        """Stop at once (pending audio is discarded) and release the device."""
+
+
+class InputStreamFactory(Protocol):
+    """Opens an input stream the way ``sounddevice.InputStream`` does (the seam a test's fake stream uses).
+
+    The stream calls ``callback(indata, frames, time, status)`` from its own thread with
+    ``indata`` a ``(frames, channels)`` float32 array it may reuse afterwards, and
+    ``status.input_overflow`` true when the device dropped input; it calls
+    ``finished_callback()`` once it has stopped, for whatever reason.
+    """
+
+    def __call__(
+        self,
+        *,
+        device: int,
+        samplerate: float,
+        channels: int,
+        dtype: str,
+        blocksize: int,
+        callback: Callable[[FloatArray, int, Any, Any], None],
+        finished_callback: Callable[[], None],
+    ) -> InputStream: ...
+
+
+@attrs.frozen(kw_only=True)
+class MicrophoneStatistics:
+    """Running totals of a :class:`MicrophoneSource`.
+
+    ``overruns`` are blocks dropped because the buffer between PortAudio and the event
+    loop was full (the loop did not keep up); their audio became ``dropped_seconds`` of
+    silence. ``input_overflows`` are callbacks where PortAudio said the device itself
+    dropped input.
+    """
+
+    device: str
+    sample_rate: int
+    buffer_seconds: float
+    blocks: int
+    overruns: int
+    dropped_seconds: float
+    input_overflows: int
+    max_buffered_seconds: float
+
+
+def _call_soon_threadsafe() -> Callable[[Callable[[], None]], object]:
+    """How another thread runs a function soon on the current event loop without waiting for it."""
+    native = anyio.lowlevel.current_token().native_token
+    if isinstance(native, asyncio.AbstractEventLoop):
+        return native.call_soon_threadsafe
+    run_sync_soon: Callable[[Callable[[], None]], object] = cast("Any", native).run_sync_soon  # trio's TrioToken
+    return run_sync_soon
+
+
+class _Handoff:
+    """Blocks from the PortAudio thread to the event loop through a buffer of ``capacity`` blocks.
+
+    The producer never waits: when the buffer is full the new block is dropped and its
+    length remembered, so the consumer gets that much silence before the next block it
+    kept. At most one wake-up is ever queued on the loop.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._lock = threading.Lock()
+        self._items: deque[tuple[int, FloatArray]] = deque()
+        self._gap = 0
+        self._ended = False
+        self._failure: str | None = None
+        self._wake_queued = False
+        self._ready = anyio.Event()
+        self._call_soon = _call_soon_threadsafe()
+        self.overruns = 0
+        self.dropped_frames = 0
+        self.max_depth = 0
+
+    def put(self, block: FloatArray) -> None:
+        """Hand over one block (any thread; returns at once)."""
+        with self._lock:
+            if self._ended:
+                return
+            if len(self._items) >= self._capacity:
+                self.overruns += 1
+                self.dropped_frames += block.shape[0]
+                self._gap += block.shape[0]
+                return
+            self._items.append((self._gap, block))
+            self._gap = 0
+            self.max_depth = max(self.max_depth, len(self._items))
+        self._wake()
+
+    def end(self, failure: str | None = None) -> None:
+        """No more blocks: the consumer drains what is buffered, then stops (raising ``failure`` if set)."""
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+            self._failure = failure
+        self._wake()
+
+    def _wake(self) -> None:
+        with self._lock:
+            if self._wake_queued:
+                return
+            self._wake_queued = True
+        try:
+            self._call_soon(self._set_ready)
+        except RuntimeError:  # the event loop is gone: nobody is left to take blocks
+            with self._lock:
+                self._ended = True
+
+    def _set_ready(self) -> None:
+        self._ready.set()
+
+    async def get(self) -> tuple[int, FloatArray] | None:
+        """The next ``(silent frames before it, block)``, or None once the stream ended (event loop only)."""
+        while True:
+            ready = self._ready = anyio.Event()
+            with self._lock:
+                if self._items:
+                    return self._items.popleft()
+                if self._ended:
+                    if self._failure is not None:
+                        raise BackendError(self._failure)
+                    return None
+                self._wake_queued = False
+            await ready.wait()
+
+
+class MicrophoneSource(AudioSource):
+    """Live audio from a microphone, through PortAudio (``sounddevice``, extra ``audio-io``).
+
+    ``device`` is an input device's index, name or part of a name (None: the system's
+    default input); see :func:`audiointeract.devices.find_device`. ``sample_rate``
+    defaults to the device's own rate (the session resamples).
+
+    PortAudio calls back from its own thread every ``block_seconds``; the callback copies
+    the block into a bounded buffer that holds ``buffer_seconds`` of audio and returns at
+    once: it never waits on the event loop. When the loop does not keep up and the buffer
+    is full, the new block is dropped and counted as an overrun, and the session gets
+    silence of the same length in its place, so stream time stays the microphone's time.
+    PortAudio's own input-overflow flags are counted too. The session reports the first
+    of each kind as an :class:`~audiointeract.events.InputWarning`; :meth:`statistics`
+    has the running totals. The microphone never ends by itself: stop the session.
+
+    ``devices`` (the list to choose from; default: what PortAudio sees) and
+    ``stream_factory`` (default: ``sounddevice.InputStream``) are the seams a test
+    uses to run without a sound card.
+    """
+
+    def __init__(
+        self,
+        device: int | str | None = None,
+        *,
+        sample_rate: int | None = None,
+        channels: int = 1,
+        block_seconds: float = 0.05,
+        buffer_seconds: float = 2.0,
+        devices: Sequence[AudioDevice] | None = None,
+        stream_factory: InputStreamFactory | None = None,
+    ) -> None:
+        if not (math.isfinite(block_seconds) and 0.001 <= block_seconds <= 1.0):
+            raise ConfigurationError(f"block_seconds must be in [0.001, 1], got {block_seconds}")
+        if not (math.isfinite(buffer_seconds) and buffer_seconds >= block_seconds):
+            raise ConfigurationError(f"buffer_seconds must be >= block_seconds ({block_seconds}), got {buffer_seconds}")
+        if sample_rate is not None and sample_rate < 1000:
+            raise ConfigurationError(f"sample_rate must be >= 1000 Hz, got {sample_rate}")
+        if stream_factory is None:
+            stream_factory = cast("InputStreamFactory", load_sounddevice().InputStream)
+        self.device = find_device(device, "input", devices)
+        if not 1 <= channels <= self.device.input_channels:
+            raise ConfigurationError(
+                f"channels must be between 1 and {self.device.input_channels} for {self.device.name!r}, got {channels}"
+            )
+        self.sample_rate = sample_rate or round(self.device.default_sample_rate)
+        self.channels = channels
+        self.buffer_seconds = buffer_seconds
+        self._factory = stream_factory
+        self._blocksize = max(1, round(block_seconds * self.sample_rate))
+        self._capacity = max(1, math.ceil(buffer_seconds / block_seconds))
+        self._stream: InputStream | None = None
+        self._handoff: _Handoff | None = None
+        self._closing = False
+        self._blocks = 0
+        self._input_overflows = 0  # written by the PortAudio thread only
+        self._reported: dict[str, int] = {}
+        self._past = (0, 0, 0)  # overruns, dropped frames, max depth of handoffs already closed
+
+    async def blocks(self) -> AsyncIterator[tuple[npt.ArrayLike, int]]:
+        self._open()
+        handoff = self._handoff
+        assert handoff is not None
+        try:
+            while (item := await handoff.get()) is not None:
+                gap, block = item
+                while gap > 0:  # dropped audio becomes silence, at most one buffer's worth at a time
+                    piece = min(gap, self._blocksize * self._capacity)
+                    gap -= piece
+                    yield np.zeros((piece, self.channels), np.float32), self.sample_rate
+                self._blocks += 1
+                yield block, self.sample_rate
+        finally:
+            self._close()
+
+    def problems(self) -> Sequence[SourceProblem]:
+        stats = self.statistics()
+        found = []
+        for code, count, message in (
+            (
+                "microphone_overrun",
+                stats.overruns,
+                (
+                    "the event loop did not keep up with the microphone: audio dropped "
+                    f"({stats.dropped_seconds:.2f} s so far) and replaced by silence"
+                ),
+            ),
+            (
+                "microphone_input_overflow",
+                stats.input_overflows,
+                "the audio device reported input overflow: it dropped samples before they reached us",
+            ),
+        ):
+            new = count - self._reported.get(code, 0)
+            if new > 0:
+                self._reported[code] = count
+                found.append(SourceProblem(code=code, message=message, count=new))
+        return found
+
+    def statistics(self) -> MicrophoneStatistics:
+        """Blocks taken, overruns, dropped audio and input overflows so far."""
+        overruns, dropped, depth = self._past
+        if self._handoff is not None:
+            overruns += self._handoff.overruns
+            dropped += self._handoff.dropped_frames
+            depth = max(depth, self._handoff.max_depth)
+        block = self._blocksize / self.sample_rate
+        return MicrophoneStatistics(
+            device=self.device.name,
+            sample_rate=self.sample_rate,
+            buffer_seconds=self._capacity * block,
+            blocks=self._blocks,
+            overruns=overruns,
+            dropped_seconds=dropped / self.sample_rate,
+            input_overflows=self._input_overflows,
+            max_buffered_seconds=depth * block,
+        )
+
+    async def aclose(self) -> None:
+        self._close()
+
+    def _open(self) -> None:
+        if self._stream is not None:
+            msg = "this MicrophoneSource is already streaming"
+            raise RuntimeError(msg)
+        self._handoff = handoff = _Handoff(self._capacity)
+        self._closing = False
+
+        def callback(indata: FloatArray, frames: int, _time: Any, status: Any) -> None:
+            if status is not None and getattr(status, "input_overflow", False):
+                self._input_overflows += 1
+            handoff.put(np.array(indata[:frames], dtype=np.float32))  # PortAudio reuses indata: copy
+
+        def finished() -> None:
+            handoff.end(None if self._closing else f"the microphone stream of {self.device.name!r} stopped by itself")
+
+        try:
+            self._stream = self._factory(
+                device=self.device.index,
+                samplerate=self.sample_rate,
+                channels=self.channels,
+                dtype="float32",
+                blocksize=self._blocksize,
+                callback=callback,
+                finished_callback=finished,
+            )
+            self._stream.start()
+        except Exception as exc:
+            self._close()
+            raise ConfigurationError(
+                f"cannot open microphone {self.device.describe()} at {self.sample_rate} Hz, "
+                f"{self.channels} channel(s): {exc}"
+            ) from exc
+
+    def _close(self) -> None:
+        """Stop the device and forget what is buffered (idempotent)."""
+        self._closing = True
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
+        if self._handoff is not None:
+            handoff, self._handoff = self._handoff, None
+            handoff.end()
+            overruns, dropped, depth = self._past
+            self._past = (overruns + handoff.overruns, dropped + handoff.dropped_frames, max(depth, handoff.max_depth))

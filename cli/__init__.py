@@ -13,6 +13,7 @@ __all__ = ["main"]
 _COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("audiointeract.cli.run", "run", "Run a live session on an audio file or raw PCM on stdin."),
     "backends": ("audiointeract.cli.backends", "backends", "List backends: installed, and how to install the rest."),
+    "devices": ("audiointeract.cli.devices", "devices", "List the sound devices for microphone input and playback."),
     "simulate": ("audiointeract.cli.simulate", "simulate", "Run a scene on virtual time and print timing metrics."),
     "report": ("audiointeract.cli.report", "report", "Recompute metrics from a saved trace."),
     "train": ("audiointeract.cli.train", "train", "Train a decision policy from simulated episodes."),

@@ -1,0 +1,23 @@
+"""``audiointeract devices``: the sound devices PortAudio sees, for ``run --mic --device``."""
+
+from __future__ import annotations
+
+import click
+
+__all__ = ["devices"]
+
+
+@click.command()
+def devices() -> None:
+    """List input and output sound devices with their index, host API, channels and default rate."""
+    from audiointeract.devices import describe_devices, list_devices
+    from audiointeract.errors import AudioInteractError
+
+    try:
+        found = list_devices()
+    except AudioInteractError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("input devices (for `run --mic --device NAME_OR_INDEX`):")
+    click.echo(describe_devices(found, "input"))
+    click.echo("output devices:")
+    click.echo(describe_devices(found, "output"))
