@@ -15,6 +15,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "backends": ("audiointeract.cli.backends", "backends", "List backends: installed, and how to install the rest."),
     "devices": ("audiointeract.cli.devices", "devices", "List the sound devices for microphone input and playback."),
     "simulate": ("audiointeract.cli.simulate", "simulate", "Run a scene on virtual time and print timing metrics."),
+    "plot": ("audiointeract.cli.plot", "plot", "Draw a trace: audio, perception, decisions, replies on one axis."),
     "report": ("audiointeract.cli.report", "report", "Recompute metrics from a saved trace."),
     "train": ("audiointeract.cli.train", "train", "Train a decision policy from simulated episodes."),
     "evaluate": ("audiointeract.cli.evaluate", "evaluate", "Compare decision policies on held-out and real scenes."),

@@ -78,6 +78,8 @@ def _parse_fault(item: str) -> dict[str, Any]:
 @click.option("--timeline/--no-timeline", default=True, show_default=True, help="Print the event timeline.")
 @click.option("--wav", "wav_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the rendered scene audio (16 kHz), e.g. to replay it with `audiointeract run`.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw the session (.png, .svg or .html), as `audiointeract plot` does.")
 def simulate(
     scene_path: Path,
     seed: int,
@@ -96,6 +98,7 @@ def simulate(
     cooldown: float,
     timeline: bool,
     wav_path: Path | None,
+    plot_path: Path | None,
 ) -> None:
     """Simulate SCENE (a .json/.toml scene file) on virtual time; print the timeline and metrics."""
     from audiointeract import AudioFormat, FailurePolicy, SessionConfig
@@ -157,3 +160,10 @@ def simulate(
     if json_path:
         write_report_json(result.report, json_path)
         out.write(f"report written to {json_path}\n")
+    if plot_path:
+        from audiointeract.cli.plot import write_plot
+
+        try:
+            out.write(write_plot(result.trace, plot_path) + "\n")
+        except AudioInteractError as exc:
+            raise click.ClickException(str(exc)) from exc
