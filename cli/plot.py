@@ -22,7 +22,7 @@ def write_plot(trace: Any, out: Path, *, scene: Any = None, audio: Path | None =
     waveform: Waveform | None = None
     origin = "no audio"
     stored = trace.meta.get("scene")
-    source = trace.meta.get("source")
+    source = trace.meta.get("input")
     if audio is not None:
         waveform, origin = load_waveform(audio), f"audio from {audio}"
     elif scene is None and isinstance(stored, dict):

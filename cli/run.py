@@ -30,7 +30,9 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @click.command()
-@click.argument("source")
+@click.argument("source", required=False)
+@click.option("--mic", is_flag=True, help="Listen to the microphone instead of SOURCE (needs audiointeract[audio-io]).")
+@click.option("--device", metavar="NAME_OR_INDEX", help="Microphone to use with --mic (see `audiointeract devices`).")
 @click.option("--perceiver", default="default", show_default=True, help="Perceiver by registry name.")
 @click.option("--decider", default="default", show_default=True, help="Decider by registry name.")
 @click.option("--responder", default="default", show_default=True, help="Responder by registry name.")
@@ -46,6 +48,8 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Stream the trace (JSONL) to this file as events happen.")
 @click.option("--out-wav", type=click.Path(dir_okay=False, path_type=Path), help="Write reply audio to a WAV file.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Draw the session when it ends (.png, .svg or .html), as `audiointeract plot` does.")
 @click.option("--pcm-out", is_flag=True, help="Write reply audio as raw int16 PCM to stdout (timeline goes to stderr).")
 @click.option("--play", is_flag=True, help="Play reply audio on the sound card (needs audiointeract[audio-out]).")
 @click.option("--rate", type=int, default=16000, show_default=True, help="Sample rate of raw PCM on stdin.")
@@ -53,7 +57,9 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 @click.option("--dtype", type=click.Choice(["int16", "int32", "float32"]), default="int16", show_default=True,
               help="Sample type of raw PCM on stdin.")
 def run(
-    source: str,
+    source: str | None,
+    mic: bool,
+    device: str | None,
     perceiver: str,
     decider: str,
     responder: str,
@@ -64,13 +70,14 @@ def run(
     first_token_timeout: float,
     trace_path: Path | None,
     out_wav: Path | None,
+    plot_path: Path | None,
     pcm_out: bool,
     play: bool,
     rate: int,
     channels: int,
     dtype: str,
 ) -> None:
-    """Run a session on SOURCE (a WAV/FLAC/OGG/MP3 file, or - for raw PCM on stdin) and print a live timeline."""
+    """Run a session on SOURCE (a WAV/FLAC/OGG/MP3 file, - for raw PCM on stdin, or --mic) with a live timeline."""
     import anyio
     import attrs
 
@@ -82,18 +89,29 @@ def run(
     from audiointeract.recording import JsonlRecorder, Recorder
     from audiointeract.registry import load_backend
     from audiointeract.sinks import ConsoleTimeline, PcmSink, SoundCardSink, WavSink
-    from audiointeract.sources import FileSource, PcmStreamSource
+    from audiointeract.sources import FileSource, MicrophoneSource, PcmStreamSource
 
+    if (source is None) == (not mic) or (device is not None and not mic):
+        raise click.UsageError("give either SOURCE or --mic (with --device, if not the default microphone)")
+    if mic and not realtime:
+        raise click.BadParameter("a microphone is live: it cannot be read --fast", param_hint="--fast")
     backend_options = parse_backend_options(options)
     if play and not realtime:
         raise click.BadParameter("playing on the sound card needs real-time pacing; drop --fast", param_hint="--play")
     out = sys.stderr if pcm_out else sys.stdout
     try:
-        audio_source: AudioSource = (
-            PcmStreamSource(sys.stdin.buffer, sample_rate=rate, channels=channels, dtype=dtype)
-            if source == "-"
-            else FileSource(source)
-        )
+        if plot_path:
+            from audiointeract.plotting import check_plot_path
+
+            _output(lambda: check_plot_path(plot_path), "--plot")
+        audio_source: AudioSource
+        if source is None:  # --mic
+            audio_source = MicrophoneSource(device)
+            source = f"microphone {audio_source.device.name!r}"
+        elif source == "-":
+            audio_source = PcmStreamSource(sys.stdin.buffer, sample_rate=rate, channels=channels, dtype=dtype)
+        else:
+            audio_source = FileSource(source)
         base = SessionConfig()
         config = SessionConfig(
             audio=AudioFormat(chunk_seconds=chunk_seconds),
@@ -148,6 +166,13 @@ def run(
     if failed:
         raise click.ClickException(str(failed[0]))
     _report(session, out, trace_path, wav)
+    if plot_path:
+        from audiointeract.cli.plot import write_plot
+
+        try:
+            out.write(write_plot(session.trace, plot_path) + "\n")
+        except AudioInteractError as exc:
+            click.echo(f"Error: cannot draw the plot: {exc}", err=True)
     code = _exit_code(session, stopped_by)
     if code:
         ended = session.ended

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from audiointeract.plotting.export import FORMATS, render_svg, save_timeline
+from audiointeract.plotting.export import FORMATS, check_plot_path, render_svg, save_timeline
 from audiointeract.plotting.timeline import LANES, Mark, Timeline, Waveform, build_timeline
 from audiointeract.simulators.scene import Scene
 from audiointeract.trace import Trace
@@ -20,6 +20,7 @@ __all__ = [
     "Timeline",
     "Waveform",
     "build_timeline",
+    "check_plot_path",
     "load_waveform",
     "plot_trace",
     "render_svg",

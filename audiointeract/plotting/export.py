@@ -8,15 +8,16 @@ nothing from anywhere.
 from __future__ import annotations
 
 import html
+import importlib.util
 import io
 import re
 from pathlib import Path
 
-from audiointeract.errors import ConfigurationError
+from audiointeract.errors import BackendUnavailable, ConfigurationError
 from audiointeract.plotting.draw import COLOURS, draw
 from audiointeract.plotting.timeline import LANES, Timeline
 
-__all__ = ["FORMATS", "render_svg", "save_timeline"]
+__all__ = ["FORMATS", "check_plot_path", "render_svg", "save_timeline"]
 
 FORMATS = (".png", ".svg", ".html")
 
@@ -39,14 +40,22 @@ def render_svg(timeline: Timeline, *, width: float = 14.0) -> str:
     return _MARK_GROUP.sub(titled, buffer.getvalue())
 
 
-def save_timeline(timeline: Timeline, path: str | Path, *, width: float = 14.0, dpi: int = 100) -> Path:
-    """Write ``timeline`` to ``path``; the suffix (``.png``, ``.svg``, ``.html``) picks the format."""
+def check_plot_path(path: str | Path) -> Path:
+    """Say now, before a session runs, if a plot could not be written to ``path`` (format, folder, matplotlib)."""
     path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
+    if path.suffix.lower() not in FORMATS:
         raise ConfigurationError(f"cannot plot to {str(path)!r}: the file name must end in one of {', '.join(FORMATS)}")
     if not path.parent.is_dir():
         raise ConfigurationError(f"cannot write {str(path)!r}: folder does not exist")
+    if importlib.util.find_spec("matplotlib") is None:
+        raise BackendUnavailable("plot", "plot", "matplotlib")
+    return path
+
+
+def save_timeline(timeline: Timeline, path: str | Path, *, width: float = 14.0, dpi: int = 100) -> Path:
+    """Write ``timeline`` to ``path``; the suffix (``.png``, ``.svg``, ``.html``) picks the format."""
+    path = check_plot_path(path)
+    suffix = path.suffix.lower()
     if suffix == ".png":
         figure, _ = draw(timeline, width=width)
         figure.savefig(path, format="png", dpi=dpi, metadata={"Software": None})

@@ -356,7 +356,7 @@ def build_timeline(
 def _title(trace: Trace, scene: Scene | None) -> str:
     backends = trace.meta.get("backends", {})
     stack = " / ".join(str(backends[k]) for k in ("perceiver", "decider", "responder") if k in backends)
-    what = f"scene {scene.name!r}" if scene is not None else str(trace.meta.get("source", "session"))
+    what = f"scene {scene.name!r}" if scene is not None else str(trace.meta.get("input", "session"))
     return f"{what}: {stack}" if stack else what
 
 

@@ -99,11 +99,10 @@ def test_plot_of_a_run_on_a_file_with_its_audio(tmp_path: Path) -> None:
     sf.write(wav, audio, rate)
     result = CliRunner().invoke(main, [
         "run", str(wav), "--fast", "--perceiver", "energy", "--decider", "turn-end", "--responder", "mock",
-        "-o", 'responder.reply="Hello there."', "--trace", str(trace_path),
+        "-o", 'responder.reply="Hello there."', "--trace", str(trace_path), "--plot", str(png),
     ])
     assert result.exit_code == 0, result.output
-    result = CliRunner().invoke(main, ["plot", str(trace_path), "--audio", str(wav), "-o", str(png)])
-    assert result.exit_code == 0, result.output
+    assert f"plot written to {png} (audio from {wav})" in result.output  # the trace names its input file
     timeline = build_timeline(Trace.load(trace_path), waveform=load_waveform(wav))
     assert timeline.lanes() == ["speech", "decisions", "replies"]
     [speech] = timeline.on("speech")
@@ -121,3 +120,8 @@ def test_plot_reports_bad_output_names(tmp_path: Path, simulated: tuple[Path, Pa
     result = CliRunner().invoke(main, ["plot", str(trace_path), "-o", str(tmp_path / "t.pdf")])
     assert result.exit_code != 0
     assert "must end in one of .png, .svg, .html" in result.output
+    # run says so before it starts listening
+    result = CliRunner().invoke(main, ["run", str(SCENE), "--plot", str(tmp_path / "missing" / "t.png")])
+    assert result.exit_code == 2
+    assert "Invalid value for --plot" in result.output
+    assert "folder does not exist" in result.output

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes.util
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -18,6 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+
+from audiointeract.events import InputWarning
+from audiointeract.trace import Trace
 
 RECORDING = Path("/usr/share/pocketsphinx/test/data/librivox/sense_and_sensibility_01_austen_64kb-0880.wav")
 
@@ -99,3 +103,30 @@ def test_a_real_portaudio_stream_feeds_the_session_and_its_overruns_are_reported
     samples = np.load(heard)
     # the first blocks came through PortAudio's callback thread untouched (the buffer was empty then)
     assert np.array_equal(samples[:1600], recording[:1600])
+
+
+@pytest.mark.slow
+def test_run_mic_until_ctrl_c_with_a_trace_and_a_plot(tmp_path: Path) -> None:
+    trace, plot = tmp_path / "trace.jsonl", tmp_path / "session.png"
+    command = [
+        sys.executable, "-c", "from audiointeract.cli import main; main()", "run", "--mic", "--device", "filemic",
+        "--perceiver", "energy", "--decider", "turn-end", "--responder", "mock", "--trace", str(trace),
+        "--plot", str(plot),
+    ]
+    with subprocess.Popen(command, env=_alsa_home(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as process:
+        assert process.stdout is not None
+        seen = []
+        for line in process.stdout:  # the recording's speech reaches the perceiver through PortAudio
+            seen.append(line)
+            if "speech started" in line:
+                process.send_signal(signal.SIGINT)
+                break
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGINT, "".join(seen) + out + err
+    assert "session did not end normally: stopped: SIGINT" in err
+    assert f"plot written to {plot}" in out
+    recorded = Trace.load(trace)
+    assert recorded.meta["input"] == "microphone 'filemic'"
+    assert "microphone_overrun" in [w.code for w in recorded.of_type(InputWarning)]
+    assert plot.stat().st_size > 10_000
