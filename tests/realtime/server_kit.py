@@ -89,18 +89,17 @@ async def running(pool: BackendPool, config: ServerConfig | None = None) -> Asyn
     ended: list[SessionSummary] = []
     config = attrs.evolve(config or ServerConfig(), on_session_end=ended.append)
     app = create_app(pool, config)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
     server = uvicorn_server(app, config, host="127.0.0.1", port=0, log_level="critical")
-    async with anyio.create_task_group() as group:
-        group.start_soon(server._serve, [sock])  # _serve: without serve()'s process signal handlers
-        while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
-            await LoopClock().sleep(0.005)
-        try:
-            yield Running(port=sock.getsockname()[1], state=app.state.realtime, ended=ended)
-        finally:
-            server.should_exit = True
-    sock.close()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        async with anyio.create_task_group() as group:
+            group.start_soon(server._serve, [sock])  # _serve: without serve()'s process signal handlers
+            while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
+                await LoopClock().sleep(0.005)
+            try:
+                yield Running(port=sock.getsockname()[1], state=app.state.realtime, ended=ended)
+            finally:
+                server.should_exit = True
 
 
 class Client:
