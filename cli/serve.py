@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,7 @@ def serve(
         backend_options: dict[str, Any] = parse_backend_options(options)
         pool = BackendPool.from_registry(perceiver=perceiver, decider=decider, responder=responder,
                                          options=backend_options, voice=voice)
+        anyio.run(pool.check)
     except AudioInteractError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -114,7 +116,15 @@ def serve(
                f"{', '.join(pool.shared) or 'nothing'}; at most {max_sessions} sessions; {access}")
     sys.stdout.flush()
     server = uvicorn_server(create_app(pool, config), config, host=host, port=port, log_level=log_level)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: end quietly with status 0
+    signal.signal(signal.SIGTERM, _exit_quietly)
     try:
         server.run()
+    except KeyboardInterrupt:
+        pass
     finally:
         anyio.run(pool.aclose)
+
+
+def _exit_quietly(signum: int, frame: object) -> None:  # noqa: ARG001 - the signal handler signature
+    raise SystemExit(0)

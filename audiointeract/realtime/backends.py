@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import anyio
 import attrs
 
 from audiointeract.interfaces import Decider, Perceiver, Responder
@@ -71,6 +72,12 @@ class BackendPool:
     def build(self) -> SessionBackends:
         """A new session's backends (blocking: call it in a worker thread)."""
         return SessionBackends(perceiver=self._perceiver(), decider=self._decider(), responder=self.responder)
+
+    async def check(self) -> None:
+        """Build one session's backends and close them: bad names and options fail now, not at a connection."""
+        backends = await anyio.to_thread.run_sync(self.build)
+        await backends.aclose()
+        await self.responder.check()
 
     async def aclose(self) -> None:
         """Release the shared responder."""

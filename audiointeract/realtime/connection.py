@@ -95,13 +95,13 @@ class Connection:
         async with anyio.create_task_group() as group:
             self._group = group
             group.start_soon(self._send_loop)
-            await self._put(*self.translator.session_created())
-            close = await self._receive_loop()
-            await self._wind_down()
-            close = close or self._failure
-            if close is not None:
-                await self._outbox.send(close)
-            self._outbox.close()
+            async with self._outbox:
+                await self._put(*self.translator.session_created())
+                close = await self._receive_loop()
+                await self._wind_down()
+                close = close or self._failure
+                if close is not None:
+                    await self._outbox.send(close)
 
     # ------------------------------------------------------------------ client -> session
 

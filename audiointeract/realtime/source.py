@@ -83,9 +83,9 @@ class Timeline:
 
     def client_time(self, stream: float) -> float:
         """The client's audio time at stream time ``stream`` (the end of a segment maps to its end)."""
-        index = bisect.bisect_left(self._starts, stream - _EPS) - 1
-        if index < 0:
+        if not self._segments:
             return stream
+        index = max(0, bisect.bisect_left(self._starts, stream - _EPS) - 1)
         segment = self._segments[index]
         if segment.silent:
             return segment.client_start

@@ -77,10 +77,10 @@ class Running:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    async def wait_ended(self, count: int, timeout: float = 20.0) -> None:
+    async def wait_ended(self, count: int, timeout: float = 20.0) -> None:  # noqa: ASYNC109 - a test helper
         """Wait until ``count`` sessions have ended."""
         with anyio.fail_after(timeout):
-            while len(self.ended) < count:  # noqa: ASYNC110 - the server exposes only a list
+            while len(self.ended) < count:
                 await LoopClock().sleep(0.02)
 
 
@@ -94,7 +94,7 @@ async def running(pool: BackendPool, config: ServerConfig | None = None) -> Asyn
         sock.bind(("127.0.0.1", 0))
         async with anyio.create_task_group() as group:
             group.start_soon(server._serve, [sock])  # _serve: without serve()'s process signal handlers
-            while not server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
+            while not server.started:
                 await LoopClock().sleep(0.005)
             try:
                 yield Running(port=sock.getsockname()[1], state=app.state.realtime, ended=ended)
@@ -136,10 +136,10 @@ class Client:
         else:
             self.closed = None
 
-    async def until(self, kind: str, *, count: int = 1, timeout: float = 20.0) -> dict[str, Any]:
+    async def until(self, kind: str, *, count: int = 1, timeout: float = 20.0) -> dict[str, Any]:  # noqa: ASYNC109
         """Wait until ``count`` events of ``kind`` arrived (the receive loop must be running); return the last."""
         with anyio.fail_after(timeout):
-            while len(self.of(kind)) < count:  # noqa: ASYNC110 - filled by receive_all
+            while len(self.of(kind)) < count:
                 await LoopClock().sleep(0.01)
         return self.of(kind)[-1]
 

@@ -15,12 +15,6 @@ import anyio
 import attrs
 import pytest
 from leaks import child_processes, worker_threads
-from websockets.asyncio.client import connect
-
-from audiointeract.clock import LoopClock
-from audiointeract.events import Decision, ReplyCancelled, SessionEnded
-from audiointeract.realtime.controls import HANG_UP
-from audiointeract.realtime.server import CloseCode, ServerConfig
 from realtime.server_kit import (
     QUESTION,
     Client,
@@ -32,6 +26,12 @@ from realtime.server_kit import (
     recording,
     running,
 )
+from websockets.asyncio.client import connect
+
+from audiointeract.clock import LoopClock
+from audiointeract.events import Decision, ReplyCancelled, SessionEnded
+from audiointeract.realtime.controls import HANG_UP
+from audiointeract.realtime.server import CloseCode, ServerConfig
 
 pytestmark = pytest.mark.anyio
 

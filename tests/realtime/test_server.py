@@ -13,16 +13,6 @@ import anyio
 import httpx
 import numpy as np
 import pytest
-from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
-
-from audiointeract.backends.mock import EnergyPerceiver, TurnEndDecider
-from audiointeract.backends.prompting import ChatPrompt
-from audiointeract.events import Action, Decision, ReplyFinished, ResponseDelta, ResponseRequest, SessionEnded, TextDelta
-from audiointeract.interfaces import Responder
-from audiointeract.realtime.backends import BackendPool
-from audiointeract.realtime.controls import CLIENT_CREATE, InstructionsPrompt
-from audiointeract.realtime.server import ServerConfig
 from realtime.server_kit import (
     QUESTION,
     REPLY,
@@ -34,6 +24,24 @@ from realtime.server_kit import (
     silence,
 )
 from realtime.wire import check_server_event
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from audiointeract.backends.mock import EnergyPerceiver, TurnEndDecider
+from audiointeract.backends.prompting import ChatPrompt
+from audiointeract.events import (
+    Action,
+    Decision,
+    ReplyFinished,
+    ResponseDelta,
+    ResponseRequest,
+    SessionEnded,
+    TextDelta,
+)
+from audiointeract.interfaces import Responder
+from audiointeract.realtime.backends import BackendPool
+from audiointeract.realtime.controls import CLIENT_CREATE, InstructionsPrompt
+from audiointeract.realtime.server import ServerConfig
 
 pytestmark = pytest.mark.anyio
 

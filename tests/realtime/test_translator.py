@@ -79,7 +79,8 @@ def test_a_spoken_turn_and_a_spoken_reply() -> None:
         "input_audio_buffer.speech_stopped", "input_audio_buffer.committed", "conversation.item.done",
         "conversation.item.input_audio_transcription.completed",
     ]
-    assert out[0]["audio_start_ms"] == 500 and out[4]["audio_end_ms"] == 3400
+    assert out[0]["audio_start_ms"] == 500
+    assert out[4]["audio_end_ms"] == 3400
     user = out[0]["item_id"]
     assert {m.get("item_id") for m in out if "item_id" in m} == {user}
     assert "".join(m["delta"] for m in out if m["type"].endswith("transcription.delta")) == (
