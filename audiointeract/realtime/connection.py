@@ -4,8 +4,9 @@ Three tasks share a connection. The receive loop parses client events and acts o
 (settings, audio into the :class:`~audiointeract.realtime.source.PushSource`, the
 client's controls); the session task runs the :class:`~audiointeract.Session` and turns
 its events into server events; the send loop is the only writer to the socket. The
-session starts with the first audio (or ``response.create``), so the first
-``session.update`` can still set the standing tasks.
+session starts with the client's first ``session.update``, audio or ``response.create``
+(so that first ``session.update`` can set the standing tasks). Its clock starts then,
+before the first audio arrives, so real-time pacing never holds audio that is already due.
 
 However the connection ends (the client leaves, idles out, or the session fails), the
 session is wound down the same way: the client's controls hang up (the reply in flight is
@@ -133,6 +134,7 @@ class Connection:
             self._apply_settings(self.settings.updated(command.session, started=self.session is not None,
                                                        event_id=command.event_id))
             await self._put(*self.translator.session_updated())
+            await self._started()
         elif isinstance(command, AppendAudio):
             source = await self._started()
             dropped = source.push(command.samples, self.settings.input_rate)

@@ -277,7 +277,7 @@ class SessionSettings:
         if "tasks" in extension:
             if started:
                 raise ProtocolError(
-                    "standing tasks are fixed once audio has started; set them in the first session.update "
+                    "standing tasks are fixed once the session has started; set them in the first session.update "
                     "(or reconnect)", code="session_started", param="session.audiointeract.tasks", event_id=event_id)
             changes["tasks"] = _tasks(extension["tasks"], event_id)
         return attrs.evolve(self, **changes)

@@ -149,7 +149,7 @@ def test_bad_session_updates_change_nothing(session: dict[str, object], param: s
     assert settings == SessionSettings()
 
 
-def test_tasks_are_fixed_once_audio_started() -> None:
+def test_tasks_are_fixed_once_the_session_started() -> None:
     with pytest.raises(ProtocolError) as caught:
         SessionSettings().updated({"audiointeract": {"tasks": [{"name": "a", "instruction": "x"}]}}, started=True)
     assert caught.value.code == "session_started"
