@@ -76,7 +76,8 @@ class Connection:
         self._config = config
         self._state = state
         self._clock = clock or LoopClock()
-        self.settings = SessionSettings(tasks=config.session.tasks)
+        self.settings = SessionSettings(tasks=config.session.tasks,
+                                        model=(websocket.query_params.get("model") or "audiointeract")[:200])
         self.controls = ClientControls()
         self.translator = Translator(session_id=session_id, settings=self.settings)
         self.source: PushSource | None = None

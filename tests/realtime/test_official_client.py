@@ -95,6 +95,7 @@ async def converse(server: Running, *, instructions: str | None = None, settle: 
 def check_conversation(events: list[Any]) -> ResponseDoneEvent:
     """The protocol a client sees: settings applied, the turn heard, a spoken reply, cancelled by the barge-in."""
     assert events[0].type == "session.created"
+    assert events[0].session.model == "audiointeract-default"  # the client's ?model=, echoed
     updated = next(e for e in events if isinstance(e, SessionUpdatedEvent))
     assert updated.session.audio.input.format.rate == RATE  # type: ignore[union-attr]
     starts = [i for i, e in enumerate(events) if isinstance(e, InputAudioBufferSpeechStartedEvent)]
