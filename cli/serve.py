@@ -85,8 +85,8 @@ def serve(
     from audiointeract.realtime.server import ServerConfig, SessionSummary
 
     def summary(ended: SessionSummary) -> None:
-        stats, end = ended.statistics, ended.trace.ended
-        reason = end.reason if end else "no end event"
+        stats = ended.statistics
+        reason = ended.ended.reason if ended.ended else "no end event"
         click.echo(f"{ended.session_id} ended ({reason}): heard {stats.heard_until:.1f} s, "
                    f"{stats.replies_started} replies ({stats.replies_cancelled} cancelled), max perceiver lag "
                    f"{stats.max_perceiver_lag:.2f} s, input dropped {ended.audio.dropped:.2f} s")

@@ -19,14 +19,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import attrs
-import numpy as np
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from audiointeract.audio import resample
 from audiointeract.realtime.backends import BackendPool
 from audiointeract.realtime.connection import Connection
 from audiointeract.realtime.server import CloseCode, ServerConfig, ServerState
@@ -45,7 +43,6 @@ def create_app(pool: BackendPool, config: ServerConfig | None = None, *, routes:
     """
     config = config or ServerConfig()
     state = ServerState(config)
-    resample(np.zeros(3, np.float32), 24000, 16000)  # imports scipy.signal now, not on the loop at a first session
 
     async def realtime(websocket: WebSocket) -> None:
         if not _authorised(websocket, config.api_key):

@@ -8,10 +8,10 @@ session starts with the client's first ``session.update``, audio or ``response.c
 (so that first ``session.update`` can set the standing tasks). Its clock starts then,
 before the first audio arrives, so real-time pacing never holds audio that is already due.
 
-However the connection ends (the client leaves, idles out, or the session fails), the
-session is wound down the same way: the client's controls hang up (the reply in flight is
-interrupted at the next decision point), audio not yet heard is dropped, the source
-ends, and the session finishes with its ``SessionEnded``; its own backends are closed.
+However the connection ends (the client leaves or idles out), the session is stopped with
+that reason: what was heard is still decided, the reply in flight is cut short, and the
+session ends with its ``SessionEnded`` (within the session's ``stop_grace``); its own
+backends are closed. A session that fails on its own closes the connection with 1011.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import attrs
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from audiointeract.clock import Clock, LoopClock
-from audiointeract.events import SessionEnded
 from audiointeract.realtime.backends import BackendPool, SessionBackends
 from audiointeract.realtime.controls import ClientControls, ControlledDecider
 from audiointeract.realtime.protocol import (
@@ -42,6 +41,7 @@ from audiointeract.realtime.protocol import (
 from audiointeract.realtime.server import CloseCode, ServerConfig, ServerState
 from audiointeract.realtime.source import PushSource
 from audiointeract.realtime.translator import Message, Translator
+from audiointeract.recording import JsonlRecorder
 from audiointeract.session import Session
 
 __all__ = ["Connection"]
@@ -85,8 +85,8 @@ class Connection:
         self._outbox, self._outbox_out = anyio.create_memory_object_stream[Message | _Close](_OUTBOX)
         self._group: anyio.abc.TaskGroup | None = None
         self._receive_scope = anyio.CancelScope()
-        self._session_scope = anyio.CancelScope()
         self._session_done = anyio.Event()
+        self._stopping = False
         self._failure: _Close | None = None
         self._appended = False
         self._apply_settings(self.settings)
@@ -99,15 +99,16 @@ class Connection:
             group.start_soon(self._send_loop)
             async with self._outbox:
                 await self._put(*self.translator.session_created())
-                close = await self._receive_loop()
-                await self._wind_down()
+                close, why = await self._receive_loop()
+                await self._wind_down(why)
                 close = close or self._failure
                 if close is not None:
                     await self._outbox.send(close)
 
     # ------------------------------------------------------------------ client -> session
 
-    async def _receive_loop(self) -> _Close | None:
+    async def _receive_loop(self) -> tuple[_Close | None, str]:
+        """Serve client events until the connection ends; return the close to send and why it ended."""
         idle = self._config.idle_timeout
         with self._receive_scope:
             while True:
@@ -117,9 +118,9 @@ class Connection:
                 except TimeoutError:
                     await self._put(self.translator.server_error(
                         "idle_timeout", f"no event from the client for {idle:g} s; closing the connection"))
-                    return _Close(CloseCode.IDLE_TIMEOUT, "idle timeout")
+                    return _Close(CloseCode.IDLE_TIMEOUT, "idle timeout"), "idle timeout"
                 if message["type"] == "websocket.disconnect":
-                    return None
+                    return None, "client disconnected"
                 data = message.get("text")
                 try:
                     command = parse_client_event(data if data is not None else message.get("bytes") or b"")
@@ -127,8 +128,8 @@ class Connection:
                 except ProtocolError as exc:
                     await self._put(self.translator.error(exc))
                 except _Fatal as fatal:
-                    return fatal.close
-        return None  # cancelled by a failing session; run() closes with its code
+                    return fatal.close, fatal.close.reason
+        return None, "session failed"  # cancelled by a failing session; run() closes with its code
 
     async def _apply(self, command: ClientCommand) -> None:
         if isinstance(command, UpdateSession):
@@ -197,8 +198,10 @@ class Connection:
         source = PushSource(max_buffered=self._config.max_buffered_seconds, fill_after=self._config.fill_after,
                             clock=self._clock)
         config = attrs.evolve(self._config.session, tasks=self.settings.tasks)
+        trace_dir = self._config.trace_dir
         self.session = Session(backends.perceiver, ControlledDecider(backends.decider, self.controls),
                                backends.responder, config=config, clock=self._clock,
+                               recorder=JsonlRecorder(trace_dir / f"{self.session_id}.jsonl") if trace_dir else None,
                                meta={"transport": "realtime", "session_id": self.session_id})
         self.source = source
         self.translator.timeline = source.timeline
@@ -210,49 +213,37 @@ class Connection:
     # ------------------------------------------------------------------ session -> client
 
     async def _run_session(self, session: Session, source: PushSource, backends: SessionBackends) -> None:
-        ended: SessionEnded | None = None
+        failed = False
         try:
-            with self._session_scope:
-                async with session.start(source) as events:
-                    seen_drops = 0
-                    async for event in events:
-                        await self._put(*self.translator.on_event(event))
-                        if events.dropped > seen_drops:
-                            await self._put(self.translator.server_error(
-                                "events_dropped", f"{events.dropped - seen_drops} session event(s) were dropped: "
-                                "the connection reads too slowly"))
-                            seen_drops = events.dropped
-                        if isinstance(event, SessionEnded):
-                            ended = event
+            async with session.start(source) as events:
+                seen_drops = 0
+                async for event in events:
+                    await self._put(*self.translator.on_event(event))
+                    if events.dropped > seen_drops:
+                        await self._put(self.translator.server_error(
+                            "events_dropped", f"{events.dropped - seen_drops} session event(s) were dropped: "
+                            "the connection reads too slowly"))
+                        seen_drops = events.dropped
+            failed = session.ended is not None and not session.ended.normal and not self._stopping
         except Exception as exc:  # noqa: BLE001 - a backend check failing before audio: the client is told
             await self._put(self.translator.server_error("session_failed", f"{type(exc).__name__}: {exc}"))
-            ended = SessionEnded(reason=f"failed: {exc}", heard_until=0.0, at=0.0)
+            failed = True
         finally:
             with anyio.CancelScope(shield=True):
                 await backends.aclose()
                 await self._state.session_ended(self.session_id, session, source)
             self._session_done.set()
-        if ended is not None and ended.reason.startswith("failed") and not self.controls.hung_up:
+        if failed:
             self._failure = _Close(CloseCode.SESSION_FAILED, "session failed")
             self._receive_scope.cancel()
 
-    async def _wind_down(self) -> None:
-        """Hang up: interrupt the reply in flight, drop unheard audio, end the input, wait for the session."""
-        self.controls.hang_up()
-        source = self.source
-        if source is None:
+    async def _wind_down(self, why: str) -> None:
+        """Stop the session (if it runs) because of ``why``, and wait until it has ended."""
+        if self.session is None:
             return
-        chunk = self._config.session.audio.chunk_seconds
-        source.clear()
-        source.pad_to(chunk, extra=chunk)  # one more decision point, where the hang-up is carried out
-        source.close()
-        grace = self._config.hang_up_grace
-        try:
-            with self._clock.deadline_scope(grace):
-                await self._session_done.wait()
-        except TimeoutError:
-            self._session_scope.cancel()  # a backend that ignores cancellation for this long is not waited on
-            await self._session_done.wait()
+        self._stopping = True
+        self.session.stop(why)
+        await self._session_done.wait()
 
     # ------------------------------------------------------------------ the socket
 

@@ -2,10 +2,9 @@
 
 The session takes every turn through its decider, so the client's wishes enter there:
 :class:`ControlledDecider` wraps the session's decider and, at each decision point,
-carries out a ``response.create`` (RESPOND) or ``response.cancel`` (INTERRUPT), gates the
-decider's own RESPOND/INTERRUPT by the client's turn-detection settings, and stops the
-reply in flight when the client hangs up. The wrapped decider still sees every decision
-point, so its state stays true to the stream.
+carries out a ``response.create`` (RESPOND) or ``response.cancel`` (INTERRUPT) and gates
+the decider's own RESPOND/INTERRUPT by the client's turn-detection settings. The wrapped
+decider still sees every decision point, so its state stays true to the stream.
 
 Instructions reach a responder shared by all sessions through :class:`InstructionsPrompt`,
 a prompt template that reads the instructions of the session whose reply it is writing
@@ -26,7 +25,6 @@ from audiointeract.interfaces import Decider, DecisionContext
 __all__ = [
     "CLIENT_CANCEL",
     "CLIENT_CREATE",
-    "HANG_UP",
     "ClientControls",
     "ControlledDecider",
     "InstructionsPrompt",
@@ -34,7 +32,6 @@ __all__ = [
 
 CLIENT_CREATE = "the client asked for a response (response.create)"
 CLIENT_CANCEL = "the client cancelled the response (response.cancel)"
-HANG_UP = "the client disconnected"
 
 _CURRENT: contextvars.ContextVar[ClientControls | None] = contextvars.ContextVar("audiointeract_realtime_controls",
                                                                                   default=None)
@@ -49,7 +46,6 @@ class ClientControls:
     instructions: str | None = None
     create_requested: bool = False
     cancel_requested: bool = False
-    hung_up: bool = False
     reply_instructions: str | None = None
     """Instructions for the reply requested by ``response.create`` (None: the session's)."""
 
@@ -70,10 +66,6 @@ class ClientControls:
         else:
             self.cancel_requested = True
 
-    def hang_up(self) -> None:
-        """The client is gone: stop the reply in flight at the next decision point."""
-        self.hung_up = True
-
 
 class ControlledDecider(Decider):
     """The session's decider, steered by the client's :class:`ClientControls`."""
@@ -83,16 +75,10 @@ class ControlledDecider(Decider):
         self.controls = controls
         self.name = inner.name
 
-    async def decide(  # noqa: PLR0911 - one return per rule reads best
-        self, context: DecisionContext, perceptions: Sequence[Perception]
-    ) -> Decision:
+    async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
         decision = await self.inner.decide(context, perceptions)
         controls = self.controls
         task = context.tasks[0].name if context.tasks else None
-        if controls.hung_up:
-            if context.agent_speaking:
-                return Decision(action=Action.INTERRUPT, task=decision.task, reason=HANG_UP)
-            return Decision.silent(HANG_UP)
         if controls.cancel_requested:
             controls.cancel_requested = False
             if context.agent_speaking:

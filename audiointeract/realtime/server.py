@@ -12,6 +12,7 @@ import attrs
 
 from audiointeract.config import SessionConfig
 from audiointeract.errors import ConfigurationError
+from audiointeract.events import SessionEnded
 from audiointeract.realtime.source import PushSource, PushStatistics
 from audiointeract.session import Session, SessionStatistics
 from audiointeract.trace import Trace
@@ -40,9 +41,10 @@ def _positive(instance: object, attribute: attrs.Attribute[float], value: float 
 
 @attrs.frozen(kw_only=True)
 class SessionSummary:
-    """One ended session: its trace, its statistics and what happened to the client's audio."""
+    """One ended session: how it ended, its trace, its statistics and what happened to the client's audio."""
 
     session_id: str
+    ended: SessionEnded | None
     trace: Trace
     statistics: SessionStatistics
     audio: PushStatistics
@@ -61,10 +63,8 @@ class ServerConfig:
     max_message_bytes: int = attrs.field(default=1 << 20, validator=attrs.validators.ge(1024))
     max_buffered_seconds: float = attrs.field(default=10.0, validator=_positive)
     fill_after: float | None = attrs.field(default=1.0, validator=_positive)
-    hang_up_grace: float = attrs.field(default=10.0, validator=_positive)
-    """Seconds a session gets to wind down after its client left, before it is cancelled."""
     trace_dir: Path | None = None
-    """Write each session's trace to ``<trace_dir>/<session id>.jsonl`` when it ends."""
+    """Stream each session's trace to ``<trace_dir>/<session id>.jsonl`` as it happens."""
     on_session_end: Callable[[SessionSummary], None] | None = attrs.field(default=None, eq=False)
 
 
@@ -114,15 +114,13 @@ class ServerState:
         self._live[session_id] = (session, source)
 
     async def session_ended(self, session_id: str, session: Session, source: PushSource) -> None:
-        """Count an ended session, write its trace and hand its summary to ``on_session_end``."""
+        """Count an ended session and hand its summary to ``on_session_end``."""
         self._live.pop(session_id, None)
-        summary = SessionSummary(session_id=session_id, trace=session.trace, statistics=session.statistics(),
-                                 audio=source.statistics())
-        self._totals.add(summary.statistics, summary.audio)
-        if self._config.trace_dir is not None:
-            await anyio.to_thread.run_sync(summary.trace.save, self._config.trace_dir / f"{session_id}.jsonl")
+        self._totals.add(session.statistics(), source.statistics())
         if self._config.on_session_end is not None:
-            self._config.on_session_end(summary)
+            trace = await anyio.to_thread.run_sync(lambda: session.trace)  # a streamed trace is read back from disk
+            self._config.on_session_end(SessionSummary(session_id=session_id, ended=session.ended, trace=trace,
+                                                       statistics=session.statistics(), audio=source.statistics()))
 
     def statistics(self) -> ServerStatistics:
         """The counters now."""

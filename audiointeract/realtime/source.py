@@ -18,7 +18,6 @@ import bisect
 import math
 from collections import deque
 from collections.abc import AsyncIterator
-from math import gcd
 
 import anyio
 import attrs
@@ -32,7 +31,6 @@ from audiointeract.interfaces import AudioSource
 __all__ = ["PcmBlock", "PushSource", "PushStatistics", "Timeline"]
 
 PcmBlock = npt.NDArray[np.int16]
-_SESSION_RATE = 16000  # blocks are cut to whole resampling periods towards this rate
 _EPS = 1e-9
 
 
@@ -119,8 +117,7 @@ class PushSource(AudioSource):
 
     ``max_buffered`` bounds the seconds of audio waiting to be heard (the oldest is dropped
     past it). ``fill_after`` (None: never) is how long the source waits for audio before it
-    yields that much silence. Waiting blocks are handed out coalesced and cut to whole
-    resampling periods towards 16 kHz, so block-wise resampling adds no samples.
+    yields that much silence. Waiting blocks of one rate are handed out as one block.
     """
 
     def __init__(
@@ -191,10 +188,8 @@ class PushSource(AudioSource):
     async def blocks(self) -> AsyncIterator[tuple[PcmBlock, int]]:
         while True:
             if self._queue:
-                block, rate = self._take(whole=self._closed)
-                if block.size:
-                    yield block, rate
-                    continue
+                yield self._take()
+                continue
             if self._closed:
                 return
             self._wakeup = anyio.Event()
@@ -205,8 +200,6 @@ class PushSource(AudioSource):
                 with self._clock.deadline_scope(self._fill_after):
                     await self._wakeup.wait()
             except TimeoutError:
-                if self._queue:  # only a remainder shorter than a resampling period is waiting
-                    yield self._take(whole=True)
                 yield self._silence(self._fill_after)
 
     async def aclose(self) -> None:
@@ -218,29 +211,17 @@ class PushSource(AudioSource):
         self._rate = item.rate
         self._wakeup.set()
 
-    def _take(self, *, whole: bool) -> tuple[PcmBlock, int]:
-        """Everything waiting at the first block's rate; unless ``whole``, cut to whole resampling periods."""
+    def _take(self) -> tuple[PcmBlock, int]:
+        """Everything waiting at the first block's rate, as one block."""
         rate = self._queue[0].rate
         parts: list[_Pending] = []
         while self._queue and self._queue[0].rate == rate:
             parts.append(self._queue.popleft())
-        size = sum(part.samples.size for part in parts)
-        period = rate // gcd(rate, _SESSION_RATE)
-        keep = 0 if whole or self._queue else size % period
-        if keep > parts[-1].samples.size:  # a remainder spread over tiny pushes: hand it all out
-            keep = 0
-        taken = size - keep
-        if keep:  # hand the remainder back, at the front, with its own client time
-            last = parts[-1]
-            cut = last.samples.size - keep
-            offset = 0.0 if last.silent else cut / rate
-            rest = _Pending(last.samples[cut:], rate, last.client_start + offset, last.silent)
-            self._queue.appendleft(rest)
-            parts[-1] = _Pending(last.samples[:cut], rate, last.client_start, last.silent)
         for part in parts:
             self.timeline.record(self._position, part.client_start, part.seconds, silent=part.silent)
             self._position += part.seconds
-        self._queued = max(0.0, self._queued - taken / rate)
+            self._queued -= part.seconds
+        self._queued = max(0.0, self._queued) if self._queue else 0.0
         block = np.concatenate([part.samples for part in parts]) if len(parts) > 1 else parts[0].samples
         return block, rate
 

@@ -15,9 +15,12 @@ Mapping (session event -> server events):
 * ReplyStarted -> ``response.created``, ``response.output_item.added``,
   ``conversation.item.added``, ``response.content_part.added``;
 * ReplyText -> ``response.output_audio_transcript.delta`` (``response.output_text.delta``
-  for text-only sessions); ReplyAudio -> ``response.output_audio.delta`` (PCM16 base64);
+  for text-only sessions); ReplyAudio -> ``response.output_audio.delta`` (PCM16 base64,
+  resampled to the output rate as one stream per response);
 * ReplyFinished / ReplyCancelled / ReplyFailed -> the ``.done`` events and ``response.done``
   with status completed / cancelled (reason ``turn_detected`` or ``client_cancelled``) / failed;
+* BackchannelStarted / BackchannelEnded (an acknowledgement such as "mm-hm") -> a response
+  of its own, marked ``metadata.backchannel_id``, with its text and audio;
 * Decision, DecisionIgnored, SoundEvent -> the extension events ``audiointeract.decision``,
   ``audiointeract.decision.ignored``, ``audiointeract.sound_event``;
 * BackendErrorEvent, ChunkDropped, a failed SessionEnded -> ``error`` (type ``server_error``).
@@ -31,8 +34,10 @@ from typing import Any
 import attrs
 import numpy as np
 
-from audiointeract.audio import FloatArray, resample
+from audiointeract.audio import FloatArray, StreamResampler
 from audiointeract.events import (
+    BackchannelEnded,
+    BackchannelStarted,
     BackendErrorEvent,
     ChunkDropped,
     Decision,
@@ -50,19 +55,20 @@ from audiointeract.events import (
     SpeechActivity,
     TranscriptUpdate,
 )
-from audiointeract.realtime.controls import CLIENT_CANCEL, CLIENT_CREATE, HANG_UP
+from audiointeract.realtime.controls import CLIENT_CANCEL, CLIENT_CREATE
 from audiointeract.realtime.protocol import ProtocolError, SessionSettings
 from audiointeract.realtime.source import Timeline
 
 __all__ = ["Translator", "encode_pcm16"]
 
 Message = dict[str, Any]
+_REPLY = "reply"
+_BACKCHANNEL = "backchannel"
 
 
-def encode_pcm16(samples: FloatArray, sample_rate: int, output_rate: int) -> str:
-    """Float audio at ``sample_rate`` as base64 little-endian PCM16 at ``output_rate``."""
-    audio = resample(samples, sample_rate, output_rate)
-    pcm = np.clip(np.round(audio * 32767.0), -32768, 32767).astype("<i2")
+def encode_pcm16(samples: FloatArray) -> str:
+    """Float audio as base64 little-endian PCM16."""
+    pcm = np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
     return base64.b64encode(pcm.tobytes()).decode("ascii")
 
 
@@ -83,15 +89,27 @@ class _UserItem:
 class _Response:
     id: str
     item_id: str
-    reply_id: int
-    decision_id: int
+    metadata: dict[str, str]
     speaks: bool
     output_rate: int
     parts: list[str] = attrs.field(factory=list)
+    resampler: StreamResampler | None = None
 
     @property
     def transcript(self) -> str:
         return "".join(self.parts)
+
+    def audio(self, samples: FloatArray, sample_rate: int) -> FloatArray:
+        """The next piece of this response's audio at the output rate (one resampling stream per response)."""
+        head = np.zeros(0, np.float32)
+        if self.resampler is None or self.resampler.source_rate != sample_rate:
+            head = self.flush()
+            self.resampler = StreamResampler(sample_rate, self.output_rate)
+        return np.concatenate([head, self.resampler.process(samples)])
+
+    def flush(self) -> FloatArray:
+        """The resampler's held-back tail."""
+        return self.resampler.flush() if self.resampler is not None else np.zeros(0, np.float32)
 
 
 class Translator:
@@ -109,18 +127,18 @@ class Translator:
         self._speech_item: str | None = None
         self._commit_at: float | None = None
         self._commit_item: str | None = None
-        self._response: _Response | None = None
+        self._open: dict[tuple[str, int], _Response] = {}
         self._client_decisions: dict[int, str] = {}
 
     @property
     def response_id(self) -> str | None:
-        """The id of the response created and not ended yet, if any."""
-        return self._response.id if self._response is not None else None
+        """The id of the reply's response created and not ended yet, if any (acknowledgements aside)."""
+        return next((r.id for (kind, _), r in self._open.items() if kind == _REPLY), None)
 
     @property
     def response_active(self) -> bool:
-        """Whether a response was created and has not ended yet."""
-        return self._response is not None
+        """Whether a reply's response was created and has not ended yet."""
+        return self.response_id is not None
 
     # ------------------------------------------------------------------ direct answers to the client
 
@@ -181,6 +199,10 @@ class Translator:
             return self._reply_audio(event)
         if isinstance(event, ReplyFinished | ReplyCancelled | ReplyFailed):
             return self._reply_ended(event)
+        if isinstance(event, BackchannelStarted):
+            return self._backchannel_started(event)
+        if isinstance(event, BackchannelEnded):
+            return self._backchannel_ended(event)
         if isinstance(event, BackendErrorEvent):
             return [self.server_error("backend_error", f"{event.component} failed ({event.error_type}: "
                                       f"{event.message}); handling: {event.handling}")]
@@ -234,7 +256,7 @@ class Translator:
 
     def _decision(self, decision: Decision) -> list[Message]:
         out: list[Message] = []
-        if decision.reason in (CLIENT_CREATE, CLIENT_CANCEL, HANG_UP) and decision.id is not None:
+        if decision.reason in (CLIENT_CREATE, CLIENT_CANCEL) and decision.id is not None:
             self._client_decisions[decision.id] = decision.reason
         heard = decision.heard_until if decision.heard_until is not None else 0.0
         if self._commit_at is not None and heard >= self._commit_at - 1e-6:
@@ -266,13 +288,22 @@ class Translator:
 
     def _reply_started(self, event: ReplyStarted) -> list[Message]:
         out = self._close_user()
+        metadata = {"decision_id": str(event.decision_id), "reply_id": str(event.reply_id)}
+        return out + self._open_response((_REPLY, event.reply_id), metadata)
+
+    def _backchannel_started(self, event: BackchannelStarted) -> list[Message]:
+        key = (_BACKCHANNEL, event.backchannel_id)
+        out = self._open_response(key, {"decision_id": str(event.decision_id),
+                                        "backchannel_id": str(event.backchannel_id)})
+        return out + self._text(self._open[key], event.text)
+
+    def _open_response(self, key: tuple[str, int], metadata: dict[str, str]) -> list[Message]:
         self._responses += 1
-        response = _Response(id=f"resp_{self._responses}", item_id=self._next_item_id(), reply_id=event.reply_id,
-                             decision_id=event.decision_id, speaks=self.settings.speaks,
-                             output_rate=self.settings.output_rate)
-        self._response = response
+        response = _Response(id=f"resp_{self._responses}", item_id=self._next_item_id(), metadata=metadata,
+                             speaks=self.settings.speaks, output_rate=self.settings.output_rate)
+        self._open[key] = response
         item = self._assistant_item(response, "in_progress")
-        out += [
+        out = [
             self._event("response.created", response=self._response_object(response, "in_progress", None, [])),
             self._event("response.output_item.added", response_id=response.id, output_index=0, item=item),
             self._event("conversation.item.added", previous_item_id=self._last_item, item=item),
@@ -283,25 +314,26 @@ class Translator:
         return out
 
     def _reply_text(self, event: ReplyText) -> list[Message]:
-        response = self._response
-        if response is None or response.reply_id != event.reply_id:
-            return []
-        response.parts.append(event.text)
+        response = self._open.get((_REPLY, event.reply_id))
+        return [] if response is None else self._text(response, event.text)
+
+    def _text(self, response: _Response, text: str) -> list[Message]:
+        response.parts.append(text)
         kind = "response.output_audio_transcript.delta" if response.speaks else "response.output_text.delta"
-        return [self._event(kind, **self._where(response), delta=event.text)]
+        return [self._event(kind, **self._where(response), delta=text)]
 
     def _reply_audio(self, event: ReplyAudio) -> list[Message]:
-        response = self._response
-        if response is None or response.reply_id != event.reply_id or not response.speaks or event.samples is None:
+        response = self._open.get((_BACKCHANNEL if event.backchannel else _REPLY, event.reply_id))
+        if response is None or not response.speaks or event.samples is None:
             return []
-        delta = encode_pcm16(event.samples, event.sample_rate, response.output_rate)
-        return [self._event("response.output_audio.delta", **self._where(response), delta=delta)]
+        return self._audio(response, response.audio(event.samples, event.sample_rate))
+
+    def _audio(self, response: _Response, samples: FloatArray) -> list[Message]:
+        if not samples.size:
+            return []
+        return [self._event("response.output_audio.delta", **self._where(response), delta=encode_pcm16(samples))]
 
     def _reply_ended(self, event: ReplyFinished | ReplyCancelled | ReplyFailed) -> list[Message]:
-        response = self._response
-        if response is None or response.reply_id != event.reply_id:
-            return []
-        self._response = None
         details: dict[str, Any]
         if isinstance(event, ReplyFinished):
             status, details = "completed", {"type": "completed"}
@@ -313,13 +345,26 @@ class Translator:
             status = "failed"
             details = {"type": "failed", "error": {"type": "server_error", "code": event.error_type,
                                                    "message": event.message}}
+        return self._close_response((_REPLY, event.reply_id), status, details)
+
+    def _backchannel_ended(self, event: BackchannelEnded) -> list[Message]:
+        key = (_BACKCHANNEL, event.backchannel_id)
+        if event.cancelled:
+            return self._close_response(key, "cancelled", {"type": "cancelled", "reason": "turn_detected"})
+        return self._close_response(key, "completed", {"type": "completed"})
+
+    def _close_response(self, key: tuple[str, int], status: str, details: Message) -> list[Message]:
+        response = self._open.pop(key, None)
+        if response is None:
+            return []
         item = self._assistant_item(response, "completed" if status == "completed" else "incomplete")
         where = self._where(response)
+        out = self._audio(response, response.flush()) if response.speaks else []
         if response.speaks:
-            out = [self._event("response.output_audio.done", **where),
-                   self._event("response.output_audio_transcript.done", **where, transcript=response.transcript)]
+            out += [self._event("response.output_audio.done", **where),
+                    self._event("response.output_audio_transcript.done", **where, transcript=response.transcript)]
         else:
-            out = [self._event("response.output_text.done", **where, text=response.transcript)]
+            out += [self._event("response.output_text.done", **where, text=response.transcript)]
         out += [
             self._event("response.content_part.done", **where, part=self._part(response)),
             self._event("response.output_item.done", response_id=response.id, output_index=0, item=item),
@@ -330,7 +375,7 @@ class Translator:
 
     def _ended(self, event: SessionEnded) -> list[Message]:
         out = self._close_user()
-        if event.reason.startswith("failed"):
+        if event.reason.startswith(("failed", "source failed")):
             out.append(self.server_error("session_failed", f"the session stopped: {event.reason}"))
         return out
 
@@ -411,6 +456,6 @@ class Translator:
             "output": output,
             "output_modalities": ["audio"] if response.speaks else ["text"],
             "audio": {"output": {"format": {"type": "audio/pcm", "rate": response.output_rate}}},
-            "metadata": {"decision_id": str(response.decision_id), "reply_id": str(response.reply_id)},
+            "metadata": response.metadata,
             "usage": None,
         }

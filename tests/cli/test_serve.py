@@ -69,7 +69,7 @@ def test_serve_runs_a_server_that_a_client_talks_to(tmp_path: Path) -> None:
             assert "response.output_text.delta" not in kinds  # a spoken session, but the mock has no voice
             assert "response.output_audio_transcript.delta" in kinds
             line = process.stdout.readline()
-            assert line.startswith("sess_1 ended (source_exhausted)"), line
+            assert line.startswith("sess_1 ended (stopped: client disconnected)"), line
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=20)

@@ -83,6 +83,12 @@ class Running:
             while len(self.ended) < count:
                 await LoopClock().sleep(0.02)
 
+    async def wait_closed(self, timeout: float = 20.0) -> None:  # noqa: ASYNC109 - a test helper
+        """Wait until every connection has been served to its end."""
+        with anyio.fail_after(timeout):
+            while self.state.statistics().active_sessions:
+                await LoopClock().sleep(0.02)
+
 
 @contextlib.asynccontextmanager
 async def running(pool: BackendPool, config: ServerConfig | None = None) -> AsyncIterator[Running]:

@@ -14,7 +14,6 @@ from audiointeract.interfaces import Decider, DecisionContext
 from audiointeract.realtime.controls import (
     CLIENT_CANCEL,
     CLIENT_CREATE,
-    HANG_UP,
     ClientControls,
     ControlledDecider,
     InstructionsPrompt,
@@ -83,15 +82,6 @@ async def test_turn_detection_gates_the_policy(flag: str, action: Action) -> Non
     decision = await decide(ControlledDecider(Says(action), controls), speaking=action is Action.INTERRUPT)
     assert decision.action is Action.SILENT
     assert "the policy said: policy" in decision.reason
-
-
-async def test_hang_up_stops_the_reply_in_flight() -> None:
-    controls = ClientControls()
-    decider = ControlledDecider(Says(Action.RESPOND), controls)
-    controls.hang_up()
-    assert (await decide(decider, speaking=True)).reason == HANG_UP
-    assert (await decide(decider, speaking=True)).action is Action.INTERRUPT
-    assert (await decide(decider)).action is Action.SILENT
 
 
 def request() -> ResponseRequest:

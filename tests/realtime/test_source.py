@@ -29,19 +29,15 @@ async def take(source: PushSource, count: int) -> list[tuple[np.ndarray, int]]:
     return out
 
 
-async def test_waiting_audio_comes_out_coalesced_in_whole_resampling_periods() -> None:
+async def test_waiting_audio_of_one_rate_comes_out_as_one_block() -> None:
     source = PushSource(fill_after=None)
     for _ in range(3):
-        source.push(np.full(241, 7, dtype=np.int16), 24000)  # 723 samples in all
-    [(block, rate)] = await take(source, 1)
-    assert rate == 24000
-    assert block.size == 723  # a multiple of 3: 24 kHz -> 16 kHz resamples without a leftover
-    source.push(np.full(100, 7, dtype=np.int16), 24000)
-    [(whole, _)] = await take(source, 1)
-    assert whole.size == 99  # one sample waits for the next push
+        source.push(np.full(241, 7, dtype=np.int16), 24000)
+    source.push(np.full(160, 9, dtype=np.int16), 16000)  # the client switched to 16 kHz
     source.close()
-    [(rest, _)] = await take(source, 1)
-    assert rest.size == 1  # at the end, everything is handed out
+    blocks = await take(source, 2)
+    assert [(block.size, rate) for block, rate in blocks] == [(723, 24000), (160, 16000)]
+    assert source.timeline.client_time(0.0401) == pytest.approx(0.0401)
 
 
 async def test_audio_faster_than_real_time_drops_the_oldest_and_counts_it() -> None:

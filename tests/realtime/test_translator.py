@@ -11,6 +11,8 @@ from realtime.wire import check_server_event
 
 from audiointeract.events import (
     Action,
+    BackchannelEnded,
+    BackchannelStarted,
     BackendErrorEvent,
     ChunkDropped,
     Decision,
@@ -87,14 +89,16 @@ def test_a_spoken_turn_and_a_spoken_reply() -> None:
         "Which folder should I save it to?")
     assert out[-1]["transcript"] == "Which folder should I save it to?"
     respond = feed.decide(Action.RESPOND, 3.6, "user turn ended", task="answer")
-    samples = np.sin(np.linspace(0, 200, 2205)).astype(np.float32) * 0.5
+    samples = np.sin(np.linspace(0, 400, 4410)).astype(np.float32) * 0.5
+    pieces = [ReplyAudio(reply_id=0, play_at=4.0 + n / 10, duration=0.1, sample_rate=22050, at=4.0, samples=piece)
+              for n, piece in enumerate(np.split(samples, 2))]
     out = feed(respond, ReplyStarted(reply_id=0, decision_id=respond.id or 0, task="answer", at=3.7),
-               ReplyText(reply_id=0, text="The inbox.", at=3.9),
-               ReplyAudio(reply_id=0, play_at=4.0, duration=0.1, sample_rate=22050, at=4.0, samples=samples),
-               ReplyFinished(reply_id=0, text="The inbox.", at=4.1))
+               ReplyText(reply_id=0, text="The inbox.", at=3.9), *pieces,
+               ReplyFinished(reply_id=0, text="The inbox.", at=4.2))
     assert types(out) == [
         "audiointeract.decision", "response.created", "response.output_item.added", "conversation.item.added",
         "response.content_part.added", "response.output_audio_transcript.delta", "response.output_audio.delta",
+        "response.output_audio.delta", "response.output_audio.delta",  # the resampler's tail comes last
         "response.output_audio.done", "response.output_audio_transcript.done", "response.content_part.done",
         "response.output_item.done", "conversation.item.done", "response.done",
     ]
@@ -102,8 +106,8 @@ def test_a_spoken_turn_and_a_spoken_reply() -> None:
         "type": "audiointeract.decision", "event_id": None, "decision_id": 0, "action": "respond", "task": "answer",
         "score": 1.0, "reason": "user turn ended", "audio_end_ms": 3600, "evidence": []}
     assert out[3]["previous_item_id"] == user
-    pcm = np.frombuffer(base64.b64decode(out[6]["delta"]), dtype="<i2")
-    assert pcm.size == 2400  # 0.1 s at the 24 kHz output rate
+    pcm = np.concatenate([np.frombuffer(base64.b64decode(m["delta"]), dtype="<i2") for m in out[6:9]])
+    assert pcm.size == 4800  # 0.2 s at the 24 kHz output rate, resampled as one stream
     assert np.abs(pcm).max() > 10000
     done = out[-1]["response"]
     assert done["status"] == "completed"
@@ -137,6 +141,21 @@ def test_a_failed_reply_carries_its_error() -> None:
     assert types(out)[:2] == ["response.output_text.delta", "response.output_text.done"]
     assert out[-1]["response"]["status_details"]["error"]["message"] == "server went away"
     assert out[-1]["response"]["output_modalities"] == ["text"]
+
+
+def test_an_acknowledgement_is_a_response_of_its_own() -> None:
+    feed = Feed()
+    ack = feed(BackchannelStarted(backchannel_id=0, decision_id=4, text="Mm-hm.", at=2.0),
+               ReplyAudio(reply_id=0, play_at=2.0, duration=0.1, sample_rate=24000, at=2.0,
+                          samples=np.full(2400, 0.2, np.float32), backchannel=True),
+               BackchannelEnded(backchannel_id=0, cancelled=False, at=2.1))
+    assert types(ack)[:6] == ["response.created", "response.output_item.added", "conversation.item.added",
+                              "response.content_part.added", "response.output_audio_transcript.delta",
+                              "response.output_audio.delta"]
+    assert ack[0]["response"]["metadata"] == {"decision_id": "4", "backchannel_id": "0"}
+    assert ack[-1]["response"]["status"] == "completed"
+    assert ack[-1]["response"]["output"][0]["content"][0]["transcript"] == "Mm-hm."
+    assert not feed.translator.response_active  # response.create is still allowed while it plays
 
 
 def test_text_only_sessions_get_no_audio() -> None:
