@@ -43,7 +43,7 @@ _SERVE_MODULES = ("starlette", "uvicorn", "websockets")
 @click.option("--max-buffered-seconds", type=float, default=10.0, show_default=True,
               help="Audio that may wait to be heard; audio sent faster than real time beyond it is dropped.")
 @click.option("--trace-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Write each session's trace to DIR/<session id>.jsonl when it ends.")
+              help="Stream each session's trace to DIR/<session id>.jsonl as it happens.")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]),
               default="warning", show_default=True, help="uvicorn's log level.")
 def serve(

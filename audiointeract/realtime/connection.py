@@ -231,7 +231,7 @@ class Connection:
         finally:
             with anyio.CancelScope(shield=True):
                 await backends.aclose()
-                await self._state.session_ended(self.session_id, session, source)
+            self._state.session_ended(self.session_id, session, source)
             self._session_done.set()
         if failed:
             self._failure = _Close(CloseCode.SESSION_FAILED, "session failed")

@@ -7,7 +7,6 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
-import anyio
 import attrs
 
 from audiointeract.config import SessionConfig
@@ -41,13 +40,22 @@ def _positive(instance: object, attribute: attrs.Attribute[float], value: float 
 
 @attrs.frozen(kw_only=True)
 class SessionSummary:
-    """One ended session: how it ended, its trace, its statistics and what happened to the client's audio."""
+    """One ended session: how it ended, its statistics, what happened to the client's audio, and its trace."""
 
     session_id: str
-    ended: SessionEnded | None
-    trace: Trace
+    session: Session = attrs.field(repr=False)
     statistics: SessionStatistics
     audio: PushStatistics
+
+    @property
+    def ended(self) -> SessionEnded | None:
+        """The session's end event."""
+        return self.session.ended
+
+    @property
+    def trace(self) -> Trace:
+        """What the session recorded (a trace streamed to a file is read back from it)."""
+        return self.session.trace
 
 
 @attrs.frozen(kw_only=True)
@@ -113,13 +121,12 @@ class ServerState:
         """A connection's session is running."""
         self._live[session_id] = (session, source)
 
-    async def session_ended(self, session_id: str, session: Session, source: PushSource) -> None:
+    def session_ended(self, session_id: str, session: Session, source: PushSource) -> None:
         """Count an ended session and hand its summary to ``on_session_end``."""
         self._live.pop(session_id, None)
         self._totals.add(session.statistics(), source.statistics())
         if self._config.on_session_end is not None:
-            trace = await anyio.to_thread.run_sync(lambda: session.trace)  # a streamed trace is read back from disk
-            self._config.on_session_end(SessionSummary(session_id=session_id, ended=session.ended, trace=trace,
+            self._config.on_session_end(SessionSummary(session_id=session_id, session=session,
                                                        statistics=session.statistics(), audio=source.statistics()))
 
     def statistics(self) -> ServerStatistics:

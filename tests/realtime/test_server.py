@@ -6,7 +6,7 @@ Real sockets on real time; real recordings go in, espeak-ng speaks the scripted 
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import anyio
@@ -27,11 +27,15 @@ from realtime.wire import check_server_event
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from audiointeract.audio import AudioChunk
 from audiointeract.backends.mock import EnergyPerceiver, TurnEndDecider
 from audiointeract.backends.prompting import ChatPrompt
+from audiointeract.config import FailureAction, FailurePolicy, SessionConfig
+from audiointeract.errors import BackendError
 from audiointeract.events import (
     Action,
     Decision,
+    Perception,
     ReplyAudio,
     ReplyFinished,
     ResponseDelta,
@@ -39,10 +43,10 @@ from audiointeract.events import (
     SessionEnded,
     TextDelta,
 )
-from audiointeract.interfaces import Responder
+from audiointeract.interfaces import Decider, Responder
 from audiointeract.realtime.backends import BackendPool
 from audiointeract.realtime.controls import CLIENT_CREATE, InstructionsPrompt
-from audiointeract.realtime.server import ServerConfig
+from audiointeract.realtime.server import CloseCode, ServerConfig
 
 pytestmark = pytest.mark.anyio
 
@@ -225,3 +229,46 @@ async def test_a_session_keeps_hearing_time_pass_while_the_client_is_quiet() -> 
     decisions = server.ended[0].trace.of_type(Decision)
     assert all(d.action is Action.SILENT for d in decisions)
     assert isinstance(server.ended[0].trace.records[-1].event, SessionEnded)
+
+
+class Broken(EnergyPerceiver):
+    """Hears one chunk, then fails for good."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chunks = 0
+
+    async def perceive(self, chunk: AudioChunk) -> Sequence[Perception]:
+        self.chunks += 1
+        if self.chunks > 1:
+            raise BackendError("the microphone model is gone", retryable=False)
+        return await super().perceive(chunk)
+
+
+async def test_a_failing_session_closes_its_connection_with_1011() -> None:
+    stop = FailurePolicy(max_retries=0, on_exhausted=FailureAction.STOP)
+    pool = BackendPool(perceiver=Broken, decider=TurnEndDecider, responder=mock_pool().responder)
+    async with running(pool, ServerConfig(session=SessionConfig(perceiver_failure=stop))) as server, \
+            client(server) as peer:
+        await peer.stream(silence(0.8))  # the second chunk fails
+        with anyio.fail_after(10):
+            await peer.ws.wait_closed()
+        assert peer.ws.close_code == CloseCode.SESSION_FAILED
+        assert peer.errors() == ["backend_error", "session_failed"]
+        assert "the microphone model is gone" in peer.of("error")[-1]["error"]["message"]
+
+
+def unbuildable() -> Decider:
+    msg = "no such policy file"
+    raise FileNotFoundError(msg)
+
+
+async def test_backends_that_cannot_be_built_close_the_connection_with_1011() -> None:
+    pool = BackendPool(perceiver=EnergyPerceiver, decider=unbuildable, responder=mock_pool().responder)
+    async with running(pool) as server, client(server) as peer:
+        await peer.send("session.update", session={"instructions": "hello"})
+        with anyio.fail_after(10):
+            await peer.ws.wait_closed()
+        assert peer.ws.close_code == CloseCode.SESSION_FAILED
+        assert peer.errors() == ["session_failed"]
+        assert "FileNotFoundError: no such policy file" in peer.of("error")[0]["error"]["message"]
