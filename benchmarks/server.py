@@ -1,14 +1,17 @@
 """Load on ``audiointeract serve``: N concurrent websocket clients streaming real recordings at real-time pace.
 
 usage: python benchmarks/server.py [--stacks mock,embedded] [--mock-n 10,25,50,75] [--embedded-n 1,2,3,4]
-                                   [--seconds 30] [--note TEXT] [--out benchmarks/results/server.json]
+                                   [--seconds 30] [--rate 16000] [--note TEXT] [--out benchmarks/results/server.json]
 
 For each stack and each N a fresh ``audiointeract serve`` process starts on loopback, and N
 clients (plain ``websockets``, in this process) connect and stream a track of real
 recordings (Asterisk prompts and LibriVox read speech with pauses, each client starting
-at a different place) as 100 ms appends of 24 kHz PCM16, paced on the wall clock, for
-``--seconds``. The server answers when a turn ends and is barged in on when the next clip
-starts, so reply audio flows too.
+at a different place) as 100 ms appends of PCM16 at ``--rate`` (default 16 kHz, the
+session rate), each sent once its 100 ms have passed, for ``--seconds``. The server
+answers when a turn ends and is barged in on when the next clip starts, so reply audio
+flows too. At 24 kHz the session resamples the input as one stream, and the filter's
+look-ahead holds the end of every block until the next one arrives: events come one
+append (100 ms here) later; run with ``--rate 24000`` to see it.
 
 Measured per N:
 
@@ -56,7 +59,6 @@ from websockets.asyncio.client import connect
 from audiointeract.audio import resample
 from audiointeract.simulators.clips import default_bank
 
-RATE = 24000
 FRAME = 0.1
 CLIPS = (
     "asterisk:vm-savefolder", "pocketsphinx:librivox/sense_and_sensibility_01_austen_64kb-0870",
@@ -74,20 +76,20 @@ STACKS = {
 START_TIMEOUT = 180.0
 
 
-def track(seed: int, seconds: float) -> np.ndarray:
-    """Real recordings with 1-2.5 s pauses, starting at a client-specific clip, as 24 kHz PCM16."""
+def track(seed: int, seconds: float, rate: int) -> np.ndarray:
+    """Real recordings with 1-2.5 s pauses, starting at a client-specific clip, as PCM16 at ``rate``."""
     bank = default_bank()
     rng = random.Random(seed)
-    pieces: list[np.ndarray] = [np.zeros(round(rng.uniform(0.2, 1.0) * RATE), np.float32)]
+    pieces: list[np.ndarray] = [np.zeros(round(rng.uniform(0.2, 1.0) * rate), np.float32)]
     index, total = seed % len(CLIPS), 0.0
     while total < seconds:
-        samples, rate = bank.load(CLIPS[index % len(CLIPS)])
-        clip = resample(samples, rate, RATE) * 0.8
-        pause = np.zeros(round(rng.uniform(1.0, 2.5) * RATE), np.float32)
+        samples, clip_rate = bank.load(CLIPS[index % len(CLIPS)])
+        clip = resample(samples, clip_rate, rate) * 0.8
+        pause = np.zeros(round(rng.uniform(1.0, 2.5) * rate), np.float32)
         pieces += [clip, pause]
-        total += (clip.size + pause.size) / RATE
+        total += (clip.size + pause.size) / rate
         index += 1
-    audio = np.concatenate(pieces)[: round(seconds * RATE)]
+    audio = np.concatenate(pieces)[: round(seconds * rate)]
     return np.round(np.clip(audio, -1, 1) * 32767).astype("<i2")
 
 
@@ -101,14 +103,16 @@ class ClientResult:
     closed: str | None = None
 
 
-async def client(url: str, audio: np.ndarray, start_delay: float, result: ClientResult) -> None:
+async def client(url: str, audio: np.ndarray, rate: int, start_delay: float, result: ClientResult) -> None:
     """Stream ``audio`` at real-time pace; time every decision event against the append that completed its audio."""
     await anyio.sleep(start_delay)
-    step = round(FRAME * RATE)
+    step = round(FRAME * rate)
     sent_at: dict[int, float] = {}
     sent_ms = 0
     async with connect(url, max_size=None) as ws:
-        await ws.send(json.dumps({"type": "session.update", "session": {"type": "realtime"}}))  # as real clients do
+        formats = {"format": {"type": "audio/pcm", "rate": rate}}
+        await ws.send(json.dumps({"type": "session.update", "session": {  # first, as real clients do
+            "type": "realtime", "audio": {"input": formats, "output": formats}}}))
 
         async def receive() -> None:
             async for raw in ws:
@@ -121,7 +125,7 @@ async def client(url: str, audio: np.ndarray, start_delay: float, result: Client
                     if at is not None:
                         result.latencies.append(now - at)
                 elif kind == "response.output_audio.delta":
-                    result.reply_audio_seconds += len(event["delta"]) * 3 / 4 / 2 / RATE
+                    result.reply_audio_seconds += len(event["delta"]) * 3 / 4 / 2 / rate
                 elif kind == "response.created":
                     result.responses += 1
                 elif kind == "error":
@@ -135,7 +139,7 @@ async def client(url: str, audio: np.ndarray, start_delay: float, result: Client
                 if delay > 0:
                     await anyio.sleep(delay)
                 piece = audio[offset : offset + step]
-                sent_ms += round(piece.size * 1000 / RATE)
+                sent_ms += round(piece.size * 1000 / rate)
                 await ws.send(json.dumps({"type": "input_audio_buffer.append",
                                           "audio": base64.b64encode(piece.tobytes()).decode()}))
                 sent_at[sent_ms] = time.perf_counter()
@@ -184,14 +188,14 @@ def percentiles(values: list[float]) -> dict[str, float | None]:
     return {"p50": float(np.percentile(array, 50)), "p95": float(np.percentile(array, 95)), "max": float(array.max())}
 
 
-async def run_level(stack: str, sessions: int, seconds: float, seed: int) -> dict[str, Any]:
+async def run_level(stack: str, sessions: int, seconds: float, rate: int, seed: int) -> dict[str, Any]:
     port = free_port()
     command = [sys.executable, "-c", "from audiointeract.cli import main; main()", "serve", "--port", str(port),
                "--max-sessions", str(sessions), *STACKS[stack]]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: ASYNC220
     try:
         await wait_ready(port, process)
-        tracks = [track(seed + n, seconds) for n in range(sessions)]
+        tracks = [track(seed + n, seconds, rate) for n in range(sessions)]
         results = [ClientResult() for _ in range(sessions)]
         rng = random.Random(seed)
         load_start = os.getloadavg()
@@ -209,7 +213,7 @@ async def run_level(stack: str, sessions: int, seconds: float, seed: int) -> dic
             group.start_soon(sample_rss)
             async with anyio.create_task_group() as clients:
                 for n in range(sessions):
-                    clients.start_soon(client, url, tracks[n], rng.uniform(0, 1.0), results[n])
+                    clients.start_soon(client, url, tracks[n], rate, rng.uniform(0, 1.0), results[n])
             group.cancel_scope.cancel()
         wall = time.perf_counter() - wall_start
         server_cpu = proc_cpu_seconds(process.pid) - cpu_start
@@ -228,7 +232,7 @@ async def run_level(stack: str, sessions: int, seconds: float, seed: int) -> dic
     expected_decisions = sessions * int(seconds / 0.4)
     errors = [code for result in results for code in result.errors]
     return {
-        "stack": stack, "sessions": sessions, "seconds": seconds,
+        "stack": stack, "sessions": sessions, "seconds": seconds, "rate": rate,
         "latency_ms": percentiles(latencies), "latency_samples": len(latencies),
         "decisions_received": sum(r.decisions for r in results), "decisions_expected": expected_decisions,
         "responses": sum(r.responses for r in results),
@@ -284,7 +288,7 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     for stack in args.stacks:
         for sessions in levels[stack]:
             print(f"{stack}: {sessions} sessions for {args.seconds:g} s ...", flush=True)
-            rows.append(await run_level(stack, sessions, args.seconds, args.seed))
+            rows.append(await run_level(stack, sessions, args.seconds, args.rate, args.seed))
             print(table(rows[-1:]).splitlines()[-1], flush=True)
     return rows
 
@@ -299,6 +303,7 @@ def main() -> None:
     parser.add_argument("--mock-n", type=numbers, default=[10, 25, 50, 75])
     parser.add_argument("--embedded-n", type=numbers, default=[1, 2, 3, 4])
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--rate", type=int, choices=(16000, 24000), default=16000, help="input and output rate")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--note", default="", help="free text stored with the results (e.g. other load on the machine)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "server.json")
@@ -311,7 +316,7 @@ def main() -> None:
     result = {
         "benchmark": "server", "note": args.note, "rows": rows, "verdicts": verdicts(rows),
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "config": {"seconds": args.seconds, "seed": args.seed, "frame_seconds": FRAME, "rate": RATE,
+        "config": {"seconds": args.seconds, "seed": args.seed, "frame_seconds": FRAME, "rate": args.rate,
                    "stacks": {name: STACKS[name] for name in args.stacks}},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
