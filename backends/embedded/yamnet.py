@@ -25,7 +25,8 @@ class YamnetPerceiver(WindowedSoundEventPerceiver):
     ``threshold`` is the per-window sigmoid score a label needs; ``allow`` restricts the
     labels (AudioSet display names, e.g. ``{"Smoke detector, smoke alarm", "Siren"}``),
     ``deny`` removes some (default: speech classes and Silence). ``threads`` is
-    onnxruntime's intra-op thread count.
+    onnxruntime's intra-op thread count. ``model`` is a loaded :class:`YamnetModel` to
+    share between perceivers (its inference is stateless), or None to load ``model_dir``.
     """
 
     name = "yamnet"
@@ -33,6 +34,7 @@ class YamnetPerceiver(WindowedSoundEventPerceiver):
     def __init__(
         self,
         *,
+        model: YamnetModel | None = None,
         model_dir: str | Path | None = None,
         threshold: float = 0.5,
         allow: Collection[str] | None = None,
@@ -42,7 +44,7 @@ class YamnetPerceiver(WindowedSoundEventPerceiver):
         threads: int = 1,
         offload: bool = True,
     ) -> None:
-        self.model = YamnetModel(model_dir, threads=threads)
+        self.model = model if model is not None else YamnetModel(model_dir, threads=threads)
         super().__init__(
             labels=self.model.labels,
             model_rate=SAMPLE_RATE,
