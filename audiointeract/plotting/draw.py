@@ -63,8 +63,11 @@ def figure_inches(timeline: Timeline, width: float) -> tuple[float, float]:
     return width, round(rows + wave + 1.2, 2)
 
 
-def draw(timeline: Timeline, *, width: float = 14.0) -> tuple[Any, dict[str, str]]:
-    """A matplotlib ``Figure`` of ``timeline`` and the hover text of each ``mark-N`` artist id."""
+def draw(timeline: Timeline, *, width: float = 14.0, headline: bool = True) -> tuple[Any, dict[str, str]]:
+    """A matplotlib ``Figure`` of ``timeline`` and the hover text of each ``mark-N`` artist id.
+
+    ``headline`` draws the title and summary on the figure (a page that shows them itself leaves it out).
+    """
     figure_class = _matplotlib()
     lanes = timeline.lanes()
     heights = ([_WAVE_HEIGHT] if timeline.waveform is not None else []) + [
@@ -73,7 +76,8 @@ def draw(timeline: Timeline, *, width: float = 14.0) -> tuple[Any, dict[str, str
     figure = figure_class(figsize=figure_inches(timeline, width), layout="constrained")
     axes = figure.subplots(len(heights), 1, sharex=True, squeeze=False,
                            gridspec_kw={"height_ratios": heights, "hspace": 0.02})[:, 0]
-    figure.suptitle(f"{timeline.title}\n{timeline.summary}", fontsize=10, x=0.01, ha="left")
+    if headline:
+        figure.suptitle(f"{timeline.title}\n{timeline.summary}", fontsize=10, x=0.01, ha="left")
     rows = list(axes)
     if timeline.waveform is not None:
         _draw_waveform(rows.pop(0), timeline.waveform)
@@ -137,9 +141,9 @@ def _legend(figure: Any, timeline: Timeline) -> None:
 
 
 def _draw_waveform(ax: Any, waveform: Waveform) -> None:
-    """A min/max envelope (a few thousand columns), so hours of audio draw as fast as seconds."""
+    """A min/max envelope (about one column per pixel), so hours of audio draw as fast as seconds."""
     samples = waveform.samples
-    columns = min(samples.size, 4000)
+    columns = min(samples.size, 1500)
     edges = np.linspace(0, samples.size, columns + 1).astype(int)
     lows = np.minimum.reduceat(samples, edges[:-1])
     highs = np.maximum.reduceat(samples, edges[:-1])

@@ -24,11 +24,11 @@ FORMATS = (".png", ".svg", ".html")
 _MARK_GROUP = re.compile(r'<g id="(mark-\d+)(-label)?">')
 
 
-def render_svg(timeline: Timeline, *, width: float = 14.0) -> str:
+def render_svg(timeline: Timeline, *, width: float = 14.0, headline: bool = True) -> str:
     """The timeline as SVG text; every mark's group carries its detail as a ``<title>``."""
     from matplotlib import rc_context  # noqa: PLC0415 - draw() already said how to install matplotlib
 
-    figure, details = draw(timeline, width=width)
+    figure, details = draw(timeline, width=width, headline=headline)
     buffer = io.StringIO()
     with rc_context({"svg.fonttype": "none", "svg.hashsalt": "audiointeract"}):
         figure.savefig(buffer, format="svg", metadata={"Date": None})
@@ -62,7 +62,7 @@ def save_timeline(timeline: Timeline, path: str | Path, *, width: float = 14.0, 
     elif suffix == ".svg":
         path.write_text(render_svg(timeline, width=width), encoding="utf-8")
     else:
-        path.write_text(_page(timeline, render_svg(timeline, width=width)), encoding="utf-8")
+        path.write_text(_page(timeline, render_svg(timeline, width=width, headline=False)), encoding="utf-8")
     return path
 
 

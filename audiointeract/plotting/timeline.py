@@ -226,19 +226,26 @@ def _reply_marks(trace: Trace, clock: Callable[[float], float]) -> list[Mark]:
     acknowledgements = {b.backchannel_id: b.text for b in trace.of_type(BackchannelStarted)}
     cut = {c.reply_id: c.carried_out_at for c in trace.of_type(ReplyCancelled)}
     cut_short = {b.backchannel_id: b.at for b in trace.of_type(BackchannelEnded) if b.cancelled}
+    played: list[tuple[bool, int, float, float]] = []  # one entry per run of back-to-back blocks
     for audio in trace.of_type(ReplyAudio):
         stop = (cut_short if audio.backchannel else cut).get(audio.reply_id, math.inf)
         if audio.play_at >= stop:
             continue  # scheduled, but the cancel came first: never heard
-        start = clock(audio.play_at)
-        end = clock(min(audio.play_at + audio.duration, stop))
-        if audio.backchannel:
-            text = acknowledgements.get(audio.reply_id, "")
+        end = min(audio.play_at + audio.duration, stop)
+        last = played[-1] if played else None
+        if last is not None and last[:2] == (audio.backchannel, audio.reply_id) and audio.play_at <= last[3] + 1e-6:
+            played[-1] = (*last[:3], max(last[3], end))
+        else:
+            played.append((audio.backchannel, audio.reply_id, audio.play_at, end))
+    for backchannel, reply, play_start, play_end in played:
+        start, end = clock(play_start), clock(play_end)
+        if backchannel:
+            text = acknowledgements.get(reply, "")
             marks.append(Mark(lane="replies", kind="acknowledgement", start=start, end=end, label=text,
                               detail=f"acknowledgement {text!r} played {_seconds(start)}-{_seconds(end)}"))
         else:
             marks.append(Mark(lane="replies", kind="audio", start=start, end=end,
-                              detail=f"reply {audio.reply_id} audio {_seconds(start)}-{_seconds(end)}"))
+                              detail=f"reply {reply} audio played {_seconds(start)}-{_seconds(end)}"))
     return marks
 
 
