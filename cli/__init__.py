@@ -11,7 +11,7 @@ __all__ = ["main"]
 
 # name -> (module, attribute, one-line help); each module defines one click command
 _COMMANDS: dict[str, tuple[str, str, str]] = {
-    "run": ("audiointeract.cli.run", "run", "Run a live session on an audio file or raw PCM on stdin."),
+    "run": ("audiointeract.cli.run", "run", "Run a live session on an audio file, raw PCM on stdin, or a microphone."),
     "backends": ("audiointeract.cli.backends", "backends", "List backends: installed, and how to install the rest."),
     "devices": ("audiointeract.cli.devices", "devices", "List the sound devices for microphone input and playback."),
     "simulate": ("audiointeract.cli.simulate", "simulate", "Run a scene on virtual time and print timing metrics."),
