@@ -28,7 +28,8 @@ class CompositePolicy(Decider):
     then comes first in ``policies``. Decisions that lose, or that could not be carried
     out, and the members' own reasons for staying silent, are named in the reason of
     the result when nothing wins; then a member's SILENT that prepares a reply
-    (``Decision.preparing``) is passed on, the highest priority first. Every member sees every perception, so each keeps its own state.
+    (``Decision.preparing``) is passed on, the highest priority first. Every member
+    sees every perception, so each keeps its own state.
     """
 
     name = "composite"
