@@ -146,5 +146,3 @@ async def test_the_official_client_with_the_embedded_default_stack() -> None:
     heard = completed[0].transcript.lower()
     assert "which folder" in heard, heard  # tiny.en hears "Which folder should I say this message too?"
     assert "message" in heard, heard
-    stats = server.ended[0].statistics
-    assert stats.max_perceiver_lag < 2.0
