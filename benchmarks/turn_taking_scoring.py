@@ -25,6 +25,7 @@ analyser's COMPLETE (Pipecat), both measured from the end of the user's speech.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -108,7 +109,7 @@ class Reply:
 
     def gap_after(self, t: float, until: float) -> float:
         """Longest silence between two of this reply's audio pieces that began within [t, until]."""
-        gaps = [nxt[0] - cur[1] for cur, nxt in zip(self.audio, self.audio[1:], strict=False) if t <= cur[1] <= until]
+        gaps = [nxt[0] - cur[1] for cur, nxt in itertools.pairwise(self.audio) if t <= cur[1] <= until]
         return max(gaps, default=0.0)
 
 
@@ -119,6 +120,8 @@ class Timeline:
     decisions: list[Decision] = attrs.field(factory=list)
     replies: dict[int, Reply] = attrs.field(factory=dict)
     perceptions: list[Perception] = attrs.field(factory=list)
+    acknowledgements: list[tuple[float, float]] = attrs.field(factory=list)
+    """Audio of the agent's backchannels ("mm-hm" while the user talks), kept apart from replies."""
 
     @classmethod
     def of(cls, events: Iterable[tuple[float, Event]]) -> Timeline:
@@ -129,7 +132,11 @@ class Timeline:
             elif isinstance(event, ReplyStarted):
                 timeline.replies[event.reply_id] = Reply(event.reply_id, event.decision_id, at)
             elif isinstance(event, ReplyAudio):
-                timeline.replies[event.reply_id].audio.append((event.play_at, event.play_at + event.duration))
+                piece = (event.play_at, event.play_at + event.duration)
+                if event.backchannel:
+                    timeline.acknowledgements.append(piece)
+                else:
+                    timeline.replies[event.reply_id].audio.append(piece)
             elif isinstance(event, ReplyFinished):
                 timeline.replies[event.reply_id].ended, timeline.replies[event.reply_id].outcome = at, "finished"
             elif isinstance(event, ReplyFailed):
@@ -300,8 +307,11 @@ def eot_curve(pauses: Sequence[tuple[float, float | None]], ends: Sequence[float
         cuts = [min(math.inf if c is None else c, budget) < length for length, c in pauses]
         waits = [min(math.inf if c is None else max(0.0, c), budget) for c in ends]
         finite = [w for w in waits if math.isfinite(w)]
+        ordered = sorted(waits)
+        median = None if not waits else (float(np.median(ordered)) if math.isfinite(ordered[-1])
+                                         else ordered[(len(ordered) - 1) // 2])
         rows.append({"budget": budget, "false_cutoff_rate": float(np.mean(cuts)) if cuts else None,
-                     "latency_p50": float(np.percentile(waits, 50)) if waits else None,
+                     "latency_p50": None if median is None or math.isinf(median) else median,
                      "answered": len(finite), "n_ends": len(waits), "n_pauses": len(pauses)})
     return rows
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 from typing import Any
 
 import attrs
@@ -45,6 +46,7 @@ BLOCK = RATE // 50  # 20 ms
 LEAD = 0.5  # silence before each item, once the agent is quiet
 ANSWER_WAIT = 3.5  # how long the user waits for an answer after the end of a turn
 OPENER_WAIT = 3.5
+MAX_PATIENCE = 20.0  # the longest the user waits for a lagging agent to catch up
 SETTLE = 1.0  # silence kept after a backchannel or a self-speech reply, to see what the agent does next
 WARMUP_SECONDS = 1.0
 
@@ -132,7 +134,7 @@ class LiveUser(AudioSource, Observer):
         if isinstance(event, ReplyStarted):
             self._replies.append(_Reply(reply_id=event.reply_id, started=at))
         elif isinstance(event, ReplyAudio):
-            reply = self._reply(event.reply_id)
+            reply = None if event.backchannel else self._reply(event.reply_id)
             if reply is not None and reply.first_audio is None:
                 reply.first_audio = event.play_at
             if self._echo_gain and event.samples is not None:
@@ -208,27 +210,47 @@ class LiveUser(AudioSource, Observer):
         async for block in self._silence_while(lambda: self.now < until - 1e-9):
             yield block
 
-    async def _quiet_lead(self) -> AsyncIterator[tuple[npt.ArrayLike, int]]:
-        """Wait until the agent is quiet and has caught up with the audio, then ``LEAD`` seconds more.
+    def _patient(self, deadline: float) -> bool:
+        """Still within ``deadline``, or the agent has not caught up with the audio yet (bounded)."""
+        return self.now < deadline or (not self.caught_up() and self.now < deadline + MAX_PATIENCE)
 
-        Waiting for the catch-up keeps items apart: a lagging perceiver would otherwise
-        decide on one item while the next one plays. The waits are recorded.
-        """
+    def _lagging(self, until: float) -> bool:
+        return not self.caught_up() and self.now < until
+
+    async def _quiet_lead(self) -> AsyncIterator[tuple[npt.ArrayLike, int]]:
+        """Wait until the agent is quiet, then ``LEAD`` seconds more."""
         async for block in self._silence_while(lambda: self._speaking_reply is not None):
             yield block
-        began = self.now
-        async for block in self._silence_while(lambda: not self.caught_up()):
-            yield block
-        self.catch_up_waits.append(self.now - began)
         async for block in self._silence_while(lambda: self.now < self._last_end() + LEAD):
             yield block
         async for block in self._silence_for(0.02):
             yield block
 
+    async def _settle(self) -> AsyncIterator[tuple[npt.ArrayLike, int]]:
+        """End of an item: wait until the agent is quiet and has caught up with the audio (waits recorded).
+
+        A lagging perceiver would otherwise decide on this item while the next one plays;
+        waiting keeps items apart and leaves a late answer inside its own item.
+        """
+        while True:
+            async for block in self._silence_while(lambda: self._speaking_reply is not None):
+                yield block
+            began = self.now
+            async for block in self._silence_while(partial(self._lagging, began + MAX_PATIENCE)):
+                yield block
+            self.catch_up_waits.append(self.now - began)
+            if self._speaking_reply is None:
+                return
+
     async def _await_answer(self, end: float) -> AsyncIterator[tuple[npt.ArrayLike, int]]:
-        """Silence until a reply that started after ``end`` is over, or ``ANSWER_WAIT`` passed without one."""
+        """Silence until a reply that started after ``end`` is over, or none came within ``ANSWER_WAIT``.
+
+        The user waits longer while the agent is still catching up with the audio.
+        """
         def waiting() -> bool:
-            return self._speaking_reply is not None or (self._reply_since(end) is None and self.now < end + ANSWER_WAIT)
+            if self._speaking_reply is not None:
+                return True
+            return self._reply_since(end) is None and self._patient(end + ANSWER_WAIT)
         async for block in self._silence_while(waiting):
             yield block
 
@@ -242,6 +264,8 @@ class LiveUser(AudioSource, Observer):
                 yield block
             async for block in self._silence_for(ANSWER_WAIT):
                 yield block
+            async for block in self._settle():
+                yield block
         for item in self.items:
             async for block in self._quiet_lead():
                 yield block
@@ -254,7 +278,7 @@ class LiveUser(AudioSource, Observer):
                 play = self._episode(item, record)
             async for block in play:
                 yield block
-            async for block in self._silence_while(lambda: self._speaking_reply is not None):
+            async for block in self._settle():
                 yield block
             record["stop"] = self.now
         async for block in self._silence_for(0.5):
@@ -284,8 +308,8 @@ class LiveUser(AudioSource, Observer):
         def no_audio_yet() -> bool:
             reply = self._reply_since(t0)
             first = reply.first_audio if reply is not None else None
-            return first is None and self.now < record["opener_end"] + OPENER_WAIT and (
-                reply is None or reply.ended is None)
+            return first is None and (reply is None or reply.ended is None) and self._patient(
+                record["opener_end"] + OPENER_WAIT)
         async for block in self._silence_while(no_audio_yet):
             yield block
         reply = self._reply_since(t0)
