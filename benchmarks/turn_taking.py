@@ -267,7 +267,7 @@ def summarise(scored: dict[str, Any], pipecat: dict[str, Any] | None) -> dict[st
         "smooth": {
             "tor": scoring.rate([r["took_turn"] for r in openers]),
             "respond_latency": scoring.spread(values(openers, "respond_latency")),
-            "respond_before_end": scoring.rate([(r["respond_latency"] or 0.0) < 0 for r in openers]),
+            "respond_before_end": scoring.rate([r["respond_before_end"] for r in openers]),
             "first_audio_latency": scoring.spread(values(openers, "first_audio_latency")),
             "first_audio_latency_fdb_mean": scoring.spread(max(0.0, v) for v in values(openers, "first_audio_latency")),
             "vad_end_stamp": scoring.spread(values(openers, "vad_end_stamp")),
@@ -295,8 +295,7 @@ def summarise(scored: dict[str, Any], pipecat: dict[str, Any] | None) -> dict[st
                  for level in sorted({r["level_db"] for r in rows["self"]}, reverse=True)},
     }
     ours_pauses = [(r["pause"], r["eot_commit_in_pause"]) for r in rows["pause"]]
-    ours_ends = [r["respond_latency"] if r["respond_latency"] is None or r["respond_latency"] >= 0 else None
-                 for r in openers]
+    ours_ends = [r["respond_latency"] for r in openers]
     curves = {"ours": scoring.eot_curve(ours_pauses, ours_ends),
               "silence timeout only": scoring.eot_curve([(r["pause"], None) for r in rows["pause"]],
                                                         [None for _ in openers])}

@@ -6,9 +6,10 @@ what the user did in the audio (end of speech, onsets), all in session seconds:
 
 * **take-over (TOR)**: the agent takes the turn when it speaks for at least 1 s (or says
   more than three words; every reply here that plays to its end does). Pause handling:
-  the share of items where it takes the turn between the end of the fragment and the end
-  of the whole turn (lower is better). Smooth turn-taking: the share of complete turns it
-  takes (higher is better); latency = its first audio minus the end of the user's speech,
+  the share of items where it takes the turn before the user's whole turn has ended
+  (lower is better). Smooth turn-taking: the share of complete turns it answers (higher is
+  better); a reply counts once it plays, since the interruption items cut some replies
+  short on purpose; latency = its first audio minus the end of the user's speech,
   negative values counted as 0 in the mean (as Full-Duplex-Bench does).
 * **stop latency** (v1.5 timing): from the user's onset to the end of the agent's speech
   that overlaps it, agent speech merged over gaps up to 0.5 s. Full-Duplex-Bench ends the
@@ -199,7 +200,7 @@ def score_pause(record: dict[str, Any], timeline: Timeline) -> dict[str, Any]:
     in_pause = [d for d in in_turn if d.decided_at is not None
                 and record["fragment_end"] <= d.decided_at < record["continuation_onset"]]
     took = [r for r in timeline.replies.values() if r.first_audio is not None
-            and record["fragment_end"] <= r.first_audio < record["end"] and r.took_turn]
+            and record["onset"] <= r.first_audio < record["end"] and r.took_turn]
     after = next((d for d in responds if d.decided_at is not None and d.decided_at >= record["end"] - 1e-3), None)
     reply = timeline.reply_for(after) if after is not None else None
     first_cut = next((d.decided_at for d in responds if d.decided_at is not None
@@ -220,23 +221,26 @@ def score_pause(record: dict[str, Any], timeline: Timeline) -> dict[str, Any]:
 def score_opener(record: dict[str, Any], timeline: Timeline) -> dict[str, Any]:
     start = record["opener_onset"]
     stop = record.get("other_onset", record["stop"])
-    respond = next(iter(timeline.decided(Action.RESPOND, start, stop)), None)
-    reply = timeline.reply_for(respond) if respond is not None else None
     end = record["opener_end"]
+    responds = timeline.decided(Action.RESPOND, start, stop)
+    first = next(iter(responds), None)
+    after = next((d for d in responds if d.decided_at is not None and d.decided_at >= end - 1e-3), None)
+    reply = timeline.reply_for(first) if first is not None else None
     vad_end = next((p for p in timeline.perceptions if isinstance(p, SpeechActivity) and not p.speaking
                     and p.span_end >= end - 0.3 and p.emitted_at is not None and p.emitted_at <= stop), None)
-    before = respond.decided_at if respond is not None and respond.decided_at is not None else stop
+    before = after.decided_at if after is not None and after.decided_at is not None else stop
     words = [p for p in timeline.perceptions if isinstance(p, TranscriptUpdate) and p.committed.strip()
              and p.emitted_at is not None and start <= p.emitted_at <= before]
     return {
         "id": record["id"], "clip": record["opener"],
-        "took_turn": bool(reply is not None and reply.took_turn),
-        "respond_latency": _minus(_at(respond), end),
+        "took_turn": bool(reply is not None and reply.first_audio is not None),
+        "respond_before_end": first is not None and first is not after,
+        "respond_latency": _minus(_at(after), end),
         "first_audio_latency": _minus(reply.first_audio if reply else None, end),
         "vad_end_stamp": _minus(vad_end.span_end if vad_end else None, end),
         "vad_end_emitted": _minus(vad_end.emitted_at if vad_end else None, end),
         "last_words_emitted": _minus(words[-1].emitted_at if words else None, end),
-        "reason": respond.reason if respond is not None else None,
+        "reason": after.reason if after is not None else (first.reason if first is not None else None),
     }
 
 
