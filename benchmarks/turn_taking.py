@@ -49,6 +49,7 @@ audio (end of speech, onset), never from an internal event. The run takes about 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import math
 import os
@@ -72,6 +73,7 @@ from audiointeract import Pacing, Session, SessionConfig
 from audiointeract.audio import resample
 from audiointeract.backends.speech import EspeakSynthesizer
 from audiointeract.clock import LoopClock
+from audiointeract.events import event_from_dict, event_to_dict
 from audiointeract.interfaces import Responder
 from audiointeract.registry import load_backend
 
@@ -196,23 +198,24 @@ def run_pipecat(args: argparse.Namespace, pauses: list[PauseItem], episodes: lis
 
 
 def score_pipecat(result: dict[str, Any], pauses: list[PauseItem], episodes: list[Episode]) -> dict[str, Any]:
-    def commits(name: str) -> list[float]:
-        return [c["at"] - PIPECAT_LEAD for c in result["items"][name]["commits"]]
+    """Pipecat's ends of turn, placed and timed the way ours are (see ``turn_taking_scoring``)."""
+    def commits(name: str) -> list[tuple[float, float]]:
+        return [(c["heard"] - PIPECAT_LEAD, c["at"] - PIPECAT_LEAD) for c in result["items"][name]["commits"]]
 
     pause_rows = []
-    for p in pauses:
+    for p in (p for p in pauses if p.id in result["items"]):
         times = commits(p.id)
-        cut = next((t for t in times if p.onset <= t < p.continuation_onset), None)
-        after = next((t for t in times if t >= p.end - 1e-3), None)
-        pause_rows.append({"id": p.id, "pause": p.pause, "cutoff_in_pause": cut is not None,
-                           "eot_commit_in_pause": None if cut is None else max(0.0, cut - p.fragment_end),
+        cut = next((heard for heard, _ in times if heard < p.end - 1e-3), None)
+        after = next((at for heard, at in times if heard >= p.end - 1e-3), None)
+        pause_rows.append({"id": p.id, "pause": p.pause, "cut_off": cut is not None,
+                           "cut_heard_after_pause_start": None if cut is None else cut - p.fragment_end,
                            "end_latency": None if after is None else after - p.end})
     opener_rows = []
-    for e in episodes:
+    for e in (e for e in episodes if f"{e.id}.opener" in result["items"]):
         times = commits(f"{e.id}.opener")
-        early = [t for t in times if e.opener.onset <= t < e.opener.end - 1e-3]
-        after = next((t for t in times if t >= e.opener.end - 1e-3), None)
-        opener_rows.append({"id": e.id, "clip": e.opener.name, "cutoff_inside_turn": bool(early),
+        end = e.opener.end - 1e-3
+        after = next((at for heard, at in times if heard >= end), None)
+        opener_rows.append({"id": e.id, "clip": e.opener.name, "cutoff_inside_turn": any(h < end for h, _ in times),
                             "latency": None if after is None else after - e.opener.end})
     inference = [ms for item in result["items"].values() for ms in item["inference_ms"]]
     return {"pause": pause_rows, "openers": opener_rows, "inference_ms": scoring.spread(inference)}
@@ -221,9 +224,9 @@ def score_pipecat(result: dict[str, Any], pauses: list[PauseItem], episodes: lis
 # --------------------------------------------------------------------------- scoring and report
 
 
-def score(run: dict[str, Any], plan: list[PauseItem | Episode]) -> dict[str, Any]:
+def score(run: dict[str, Any], items: list[PauseItem | Episode]) -> dict[str, Any]:
     timeline = scoring.Timeline.of(run["events"])
-    by_id = {item.id: item for item in plan}
+    by_id = {item.id: item for item in items}
     rows: dict[str, list[dict[str, Any]]] = {"pause": [], "opener": [], "interrupt": [], "backchannel": [], "self": []}
     voided = []
     for record in run["records"]:
@@ -259,8 +262,7 @@ def summarise(scored: dict[str, Any], pipecat: dict[str, Any] | None) -> dict[st
     summary: dict[str, Any] = {
         "pause": {
             "tor": scoring.rate([r["took_turn"] for r in rows["pause"]]),
-            "respond_in_pause": scoring.rate([r["respond_in_pause"] for r in rows["pause"]]),
-            "respond_before_end": scoring.rate([r["respond_before_end"] for r in rows["pause"]]),
+            "cut_off": scoring.rate([r["cut_off"] for r in rows["pause"]]),
             "answered_after_end": scoring.rate([r["answered_after_end"] for r in rows["pause"]]),
             "answer_respond_latency": scoring.spread(values(rows["pause"], "respond_latency")),
         },
@@ -294,16 +296,16 @@ def summarise(scored: dict[str, Any], pipecat: dict[str, Any] | None) -> dict[st
         "self": {str(level): scoring.rate([r["false_yield"] for r in rows["self"] if r["level_db"] == level])
                  for level in sorted({r["level_db"] for r in rows["self"]}, reverse=True)},
     }
-    ours_pauses = [(r["pause"], r["eot_commit_in_pause"]) for r in rows["pause"]]
+    ours_pauses = [(r["pause"], r["cut_off"]) for r in rows["pause"]]
     ours_ends = [r["respond_latency"] for r in openers]
     curves = {"ours": scoring.eot_curve(ours_pauses, ours_ends),
-              "silence timeout only": scoring.eot_curve([(r["pause"], None) for r in rows["pause"]],
+              "silence timeout only": scoring.eot_curve([(r["pause"], False) for r in rows["pause"]],
                                                         [None for _ in openers])}
     if pipecat is not None:
-        curves["pipecat"] = scoring.eot_curve([(r["pause"], r["eot_commit_in_pause"]) for r in pipecat["pause"]],
+        curves["pipecat"] = scoring.eot_curve([(r["pause"], r["cut_off"]) for r in pipecat["pause"]],
                                               [r["latency"] for r in pipecat["openers"]])
         summary["pipecat"] = {
-            "cutoff_in_pause": scoring.rate([r["cutoff_in_pause"] for r in pipecat["pause"]]),
+            "cut_off": scoring.rate([r["cut_off"] for r in pipecat["pause"]]),
             "latency": scoring.spread(values(pipecat["openers"], "latency")),
             "cutoff_inside_turn": scoring.rate([r["cutoff_inside_turn"] for r in pipecat["openers"]]),
             "pause_end_latency": scoring.spread(values(pipecat["pause"], "end_latency")),
@@ -341,8 +343,8 @@ def table(result: dict[str, Any]) -> str:
         lines.append(f"{behaviour:<20} {metric:<52} {ours:<36} {pipecat:<40} {target}")
 
     row("pause handling", "take-over rate, agent speaks in the turn (TOR)", _rate(s["pause"]["tor"]), "", TARGETS["pause_tor"])
-    row("", "end of turn decided inside the pause", _rate(s["pause"]["respond_in_pause"]),
-        _rate(pc["cutoff_in_pause"]) if pc else "")
+    row("", "end of turn declared before the turn ended (cut-off)", _rate(s["pause"]["cut_off"]),
+        _rate(pc["cut_off"]) if pc else "")
     row("", "turn answered after its real end", _rate(s["pause"]["answered_after_end"]))
     row("", "  end of speech -> RESPOND p50 / p95 s", _lat(s["pause"]["answer_respond_latency"]),
         _lat(pc["pause_end_latency"]) if pc else "")
@@ -384,7 +386,7 @@ def table(result: dict[str, Any]) -> str:
         ours, theirs = s["smooth"]["respond_latency"]["p50"], pc["latency"]["p50"]
         ratio = ours / theirs if ours is not None and theirs else None
         lines.append(f"  ours / Pipecat end-of-turn latency p50: {_f(ratio)}x (goal <= 0.8x); cut-offs in pauses "
-                     f"{_f(s['pause']['respond_in_pause']['rate'])} vs {_f(pc['cutoff_in_pause']['rate'])}")
+                     f"{_f(s['pause']['cut_off']['rate'])} vs {_f(pc['cut_off']['rate'])}")
     d = result["diagnostics"]
     sm = s["smooth"]
     lines += ["", "what the latency is made of (complete turns, from the end of speech, p50 / p95 s):",
@@ -428,6 +430,36 @@ def machine() -> dict[str, Any]:
                                                               "ctranslate2", "silero-vad", "anyio")}}}
 
 
+def measure(args: argparse.Namespace, pauses: list[PauseItem], episodes: list[Episode],
+            plan: list[PauseItem | Episode]) -> dict[str, Any]:
+    """Run the session and Pipecat; the raw material ``--rescore`` can score again."""
+    description = machine()
+    print(f"{len(pauses)} pause items and {len(episodes)} episodes in real time "
+          f"(load average {description['load_average_at_start'][0]:.2f})", flush=True)
+    run = anyio.run(run_session, args, plan)
+    pipecat = None if args.no_pipecat else run_pipecat(args, pauses, episodes)
+    if pipecat is not None:
+        description["versions"]["pipecat-ai"] = pipecat["pipecat"]
+        description["pipecat_wall_seconds"] = pipecat["wall_seconds"]
+    description["load_average_at_end"] = os.getloadavg()
+    loads = run.pop("load_during")
+    description["load_average_1min_during"] = {"p50": float(np.median(loads)), "max": float(max(loads))} if loads else {}
+    return {"machine": description, "run": run, "pipecat": pipecat}
+
+
+def save_raw(raw: dict[str, Any], path: Path) -> None:
+    events = [[at, event_to_dict(event)] for at, event in raw["run"]["events"]]
+    with gzip.open(path, "wt") as handle:
+        json.dump({**raw, "run": {**raw["run"], "events": events}}, handle, default=str)
+
+
+def load_raw(path: Path) -> dict[str, Any]:
+    with gzip.open(path, "rt") as handle:
+        raw: dict[str, Any] = json.load(handle)
+    raw["run"]["events"] = [(at, event_from_dict(event)) for at, event in raw["run"]["events"]]
+    return raw
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--freeze", action="store_true", help="rebuild the frozen item manifest and stop")
@@ -436,6 +468,8 @@ def main() -> None:
     parser.add_argument("--pipecat-venv", default=None)
     parser.add_argument("--responder", choices=("scripted", "registry"), default="scripted")
     parser.add_argument("--note", default="", help="free text stored with the results (e.g. other load on the machine)")
+    parser.add_argument("--raw", type=Path, default=None, help="also write the raw run here (gzipped JSON)")
+    parser.add_argument("--rescore", type=Path, default=None, help="score a raw run written by --raw; do not run")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "turn_taking.json")
     args = parser.parse_args()
     if args.freeze:
@@ -443,34 +477,30 @@ def main() -> None:
         print(f"froze {len(manifest['pause'])} pause items and {len(manifest['episodes'])} episodes; "
               f"sha256 {items_module.manifest_sha256()}")
         return
-    description = machine()
     manifest = items_module.load_manifest()
     pauses, episodes = items_module.pause_items(manifest), items_module.episodes(manifest)
-    if args.quick:
+    raw = load_raw(args.rescore) if args.rescore else None
+    quick = bool(raw["quick"]) if raw is not None else args.quick
+    if quick:
         pauses, episodes = pauses[::4], episodes[::4]
     plan = interleave(pauses, episodes)
-    print(f"{len(pauses)} pause items and {len(episodes)} episodes in real time "
-          f"(load average {description['load_average_at_start'][0]:.2f})", flush=True)
-    run = anyio.run(run_session, args, plan)
-    scored = score(run, plan)
-    pipecat = None
-    if not args.no_pipecat:
-        raw = run_pipecat(args, pauses, episodes)
-        pipecat = score_pipecat(raw, pauses, episodes)
-        description["versions"]["pipecat-ai"] = raw["pipecat"]
-        description["pipecat_wall_seconds"] = raw["wall_seconds"]
-    description["load_average_at_end"] = os.getloadavg()
-    loads = run["load_during"]
-    description["load_average_1min_during"] = {"p50": float(np.median(loads)), "max": float(max(loads))} if loads else {}
+    if raw is None:
+        raw = measure(args, pauses, episodes, plan) | {"quick": quick, "config": {k: str(v) for k, v in vars(args).items()}}
+        if args.raw:
+            save_raw(raw, args.raw)
+    run, description = raw["run"], raw["machine"]
+    scored = score(run, [*items_module.pause_items(manifest), *items_module.episodes(manifest)])
+    pipecat = score_pipecat(raw["pipecat"], pauses, episodes) if raw["pipecat"] else None
+    scripted = raw["config"]["responder"] == "scripted"
     result = {
         "benchmark": "turn_taking",
         "machine": description,
-        "config": {k: str(v) for k, v in vars(args).items()},
+        "config": raw["config"],
         "agent_speech": ("scripted replies paced like the default LM (first word 0.12 s, 15 words/s), spoken by "
-                         "espeak-ng through SpeechResponder" if args.responder == "scripted"
+                         "espeak-ng through SpeechResponder" if scripted
                          else "the registry's default responder (espeak-ng voice)"),
         "items": {"manifest_sha256": items_module.manifest_sha256(), "pause": len(pauses), "episodes": len(episodes),
-                  "quick": args.quick},
+                  "quick": quick},
         "summary": summarise(scored, pipecat),
         "published": PUBLISHED,
         "targets": TARGETS,
@@ -478,7 +508,7 @@ def main() -> None:
                         "catch_up_waits": run["catch_up_waits"], "lag": scored["lag"],
                         "voided": scored["voided"]},
         "per_item": scored["rows"] | ({"pipecat": pipecat} if pipecat else {}),
-        "note": args.note,
+        "note": raw["config"]["note"],
     }
     print(table(result))
     s = run["session"]

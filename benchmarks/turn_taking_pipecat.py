@@ -83,10 +83,10 @@ async def analyse(audio: np.ndarray, clock: StreamClock) -> dict[str, Any]:
             probability = getattr(metrics, "probability", None)
             out["probabilities"].append(probability)
             if result == EndOfTurnState.COMPLETE:
-                out["commits"].append({"at": end + spent, "by": "smart-turn", "probability": probability})
+                out["commits"].append({"heard": end, "at": end + spent, "by": "smart-turn", "probability": probability})
                 turn.clear()
         if turn.append_audio(frame, speaking) == EndOfTurnState.COMPLETE:
-            out["commits"].append({"at": end, "by": "silence timeout", "probability": None})
+            out["commits"].append({"heard": end, "at": end, "by": "silence timeout", "probability": None})
             turn.clear()
     await vad.cleanup()
     await turn.cleanup()

@@ -21,7 +21,9 @@ what the user did in the audio (end of speech, onsets), all in session seconds:
   agent's own echo, at all; a reply started in answer to the echo counts too.
 
 End of turn for the side-by-side with Pipecat is the RESPOND decision (ours) or the turn
-analyser's COMPLETE (Pipecat), both measured from the end of the user's speech.
+analyser's COMPLETE (Pipecat), both measured from the end of the user's speech, compute
+included. Whether an end of turn cut the user off is decided by the audio it rested on:
+a decision on audio that ended inside a pause is a cut-off, however late it arrived.
 """
 
 from __future__ import annotations
@@ -186,34 +188,44 @@ def _at(decision: Decision | None) -> float | None:
     return decision.decided_at if decision is not None else None
 
 
+def _heard(decision: Decision) -> float:
+    """Stream time of the last audio a decision could use (its decision time if not stamped)."""
+    return decision.heard_until if decision.heard_until is not None else (decision.decided_at or 0.0)
+
+
 def _minus(a: float | None, b: float) -> float | None:
     return None if a is None else a - b
 
 
 # --------------------------------------------------------------------------- per behaviour
+#
+# A decision is placed by the audio it rested on (heard_until): an end of turn decided on
+# audio that ended inside a pause is a cut-off even when compute lag makes it arrive after
+# the user went on. Latencies use the time it was taken (decided_at), compute lag included.
 
 
 def score_pause(record: dict[str, Any], timeline: Timeline) -> dict[str, Any]:
-    start, stop = record["start"], record["stop"]
+    """A cut-off is an end of turn decided on audio that ended before the whole turn did.
+
+    That covers a decision in the pause and one taken just after the user went on but
+    before the agent noticed (its speech detector still confirming the new onset).
+    """
+    start, stop, end = record["start"], record["stop"], record["end"] - 1e-3
     responds = timeline.decided(Action.RESPOND, start, stop)
-    in_turn = [d for d in responds if d.decided_at is not None and d.decided_at < record["end"]]
-    in_pause = [d for d in in_turn if d.decided_at is not None
-                and record["fragment_end"] <= d.decided_at < record["continuation_onset"]]
+    cuts = [d for d in responds if _heard(d) < end]
     took = [r for r in timeline.replies.values() if r.first_audio is not None
             and record["onset"] <= r.first_audio < record["end"] and r.took_turn]
-    after = next((d for d in responds if d.decided_at is not None and d.decided_at >= record["end"] - 1e-3), None)
+    after = next((d for d in responds if _heard(d) >= end), None)
     reply = timeline.reply_for(after) if after is not None else None
-    first_cut = next((d.decided_at for d in responds if d.decided_at is not None
-                      and d.decided_at < record["continuation_onset"]), None)
     return {
         **{k: record[k] for k in ("id", "clip", "pause", "fragment", "continuation")},
-        "respond_in_pause": bool(in_pause),
-        "respond_before_end": bool(in_turn),
+        "cut_off": bool(cuts),
+        "cut_heard_after_pause_start": _heard(cuts[0]) - record["fragment_end"] if cuts else None,
+        "cut_decision_lag": (cuts[0].decided_at or 0.0) - _heard(cuts[0]) if cuts else None,
         "took_turn": bool(took),
         "answered_after_end": after is not None,
         "respond_latency": _minus(_at(after), record["end"]),
         "first_audio_latency": _minus(reply.first_audio if reply else None, record["end"]),
-        "eot_commit_in_pause": None if first_cut is None else max(0.0, first_cut - record["fragment_end"]),
         "reasons": [d.reason for d in responds],
     }
 
@@ -224,7 +236,7 @@ def score_opener(record: dict[str, Any], timeline: Timeline) -> dict[str, Any]:
     end = record["opener_end"]
     responds = timeline.decided(Action.RESPOND, start, stop)
     first = next(iter(responds), None)
-    after = next((d for d in responds if d.decided_at is not None and d.decided_at >= end - 1e-3), None)
+    after = next((d for d in responds if _heard(d) >= end - 1e-3), None)
     reply = timeline.reply_for(first) if first is not None else None
     vad_end = next((p for p in timeline.perceptions if isinstance(p, SpeechActivity) and not p.speaking
                     and p.span_end >= end - 0.3 and p.emitted_at is not None and p.emitted_at <= stop), None)
@@ -234,8 +246,9 @@ def score_opener(record: dict[str, Any], timeline: Timeline) -> dict[str, Any]:
     return {
         "id": record["id"], "clip": record["opener"],
         "took_turn": bool(reply is not None and reply.first_audio is not None),
-        "respond_before_end": first is not None and first is not after,
+        "respond_before_end": first is not None and _heard(first) < end - 1e-3,
         "respond_latency": _minus(_at(after), end),
+        "respond_heard_after_end": _minus(_heard(after), end) if after is not None else None,
         "first_audio_latency": _minus(reply.first_audio if reply else None, end),
         "vad_end_stamp": _minus(vad_end.span_end if vad_end else None, end),
         "vad_end_emitted": _minus(vad_end.emitted_at if vad_end else None, end),
@@ -249,7 +262,9 @@ def score_interrupt(record: dict[str, Any], timeline: Timeline) -> dict[str, Any
     speaking = timeline.speaking_at(onset)
     silent = timeline.silent_after(onset)
     interrupt = next(iter(timeline.decided(Action.INTERRUPT, onset, record["stop"])), None)
-    respond = next(iter(timeline.decided(Action.RESPOND, onset, record["stop"])), None)
+    responds = timeline.decided(Action.RESPOND, onset, record["stop"])
+    early = next((d for d in responds if _heard(d) < end - 1e-3), None)
+    respond = next((d for d in responds if _heard(d) >= end - 1e-3), None)
     reply = timeline.reply_for(respond) if respond is not None else None
     return {
         "id": record["id"], "interrupter": record["other"],
@@ -257,20 +272,26 @@ def score_interrupt(record: dict[str, Any], timeline: Timeline) -> dict[str, Any
         "stop_latency": _minus(silent, onset),
         "stopped_by_barge_in": speaking is not None and speaking.outcome == "cancelled",
         "interrupt_decision_latency": _minus(_at(interrupt), onset),
+        "interrupt_heard_after_onset": _minus(_heard(interrupt), onset) if interrupt is not None else None,
         "answered": respond is not None,
-        "answered_before_user_ended": respond is not None and (respond.decided_at or 0.0) < end,
+        "answered_before_user_ended": early is not None,
         "respond_latency": _minus(_at(respond), end),
         "response_latency": _minus(reply.first_audio if reply else None, end),
     }
 
 
+def _stop_decision(timeline: Timeline, reply: Reply | None) -> Decision | None:
+    if reply is None or reply.outcome != "cancelled":
+        return None
+    return next((d for d in timeline.decisions if d.id == reply.cancel_decision), None)
+
+
 def score_backchannel(record: dict[str, Any], timeline: Timeline) -> dict[str, Any]:
     onset = record["other_onset"]
     reply = timeline.speaking_at(onset)
+    stop = _stop_decision(timeline, reply)
+    stopped = stop is not None and onset <= _heard(stop) <= onset + YIELD_WINDOW
     window = onset + YIELD_WINDOW
-    stopped = bool(reply is not None and reply.outcome == "cancelled" and reply.cancel_requested is not None
-                   and onset <= reply.cancel_requested <= window)
-    stop_decision = next((d for d in timeline.decisions if reply is not None and d.id == reply.cancel_decision), None)
     paused = bool(reply is not None and not stopped
                   and reply.gap_after(onset, min(window, reply.ended or window)) >= PAUSE_GAP)
     return {
@@ -279,44 +300,43 @@ def score_backchannel(record: dict[str, Any], timeline: Timeline) -> dict[str, A
         "false_yield": stopped,
         "paused": paused,
         "answered_as_a_turn": bool(timeline.decided(Action.RESPOND, onset, record["stop"])),
-        "stop_reason": stop_decision.reason if stop_decision is not None else None,
+        "stop_reason": stop.reason if stop is not None else None,
     }
 
 
 def score_self(record: dict[str, Any], timeline: Timeline, level: float) -> dict[str, Any]:
     reply = next((r for r in timeline.replies.values() if r.started >= record["opener_onset"]), None)
-    stopped = reply is not None and reply.outcome == "cancelled"
+    stop = _stop_decision(timeline, reply)
     after = reply.ended if reply is not None and reply.ended is not None else record["stop"]
     self_reply = bool(timeline.decided(Action.RESPOND, after, record["stop"]))
-    stop_decision = next((d for d in timeline.decisions if reply is not None and d.id == reply.cancel_decision), None)
-    return {"id": record["id"], "level_db": level, "false_yield": stopped or self_reply,
-            "stopped": stopped, "answered_own_echo": self_reply,
-            "stop_reason": stop_decision.reason if stop_decision is not None else None}
+    return {"id": record["id"], "level_db": level, "false_yield": stop is not None or self_reply,
+            "stopped": stop is not None, "answered_own_echo": self_reply,
+            "stop_reason": stop.reason if stop is not None else None}
 
 
 # --------------------------------------------------------------------------- end-of-turn curve
 
 
-def eot_curve(pauses: Sequence[tuple[float, float | None]], ends: Sequence[float | None],
+def eot_curve(pauses: Sequence[tuple[float, bool]], ends: Sequence[float | None],
               budgets: Sequence[float] = BUDGETS) -> list[dict[str, Any]]:
     """False cut-off rate and latency when the agent must answer within ``budget`` s of silence.
 
-    ``pauses``: (pause length, the system's end-of-turn commit measured from the pause's
-    start, or None if it did not commit inside the pause); ``ends``: its commit after each
-    true end of turn (None: never). With a budget, a system that has not committed by then
-    answers anyway: it cuts off every pause longer than the budget and never waits longer.
+    ``pauses``: (pause length, whether the system itself ended the turn before the user's
+    whole turn ended); ``ends``: the time from each true end of turn to the system's end of
+    turn, compute included (None: never). With a budget, a system that has not answered by
+    then answers anyway: it also cuts off every pause longer than the budget, and never
+    waits longer than the budget.
     """
     rows = []
     for budget in budgets:
-        cuts = [min(math.inf if c is None else c, budget) < length for length, c in pauses]
+        cuts = [cut or budget < length for length, cut in pauses]
         waits = [min(math.inf if c is None else max(0.0, c), budget) for c in ends]
-        finite = [w for w in waits if math.isfinite(w)]
         ordered = sorted(waits)
         median = None if not waits else (float(np.median(ordered)) if math.isfinite(ordered[-1])
                                          else ordered[(len(ordered) - 1) // 2])
         rows.append({"budget": budget, "false_cutoff_rate": float(np.mean(cuts)) if cuts else None,
                      "latency_p50": None if median is None or math.isinf(median) else median,
-                     "answered": len(finite), "n_ends": len(waits), "n_pauses": len(pauses)})
+                     "answered": sum(math.isfinite(w) for w in waits), "n_ends": len(waits), "n_pauses": len(pauses)})
     return rows
 
 
