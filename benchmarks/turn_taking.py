@@ -43,7 +43,9 @@ the package; the benchmark creates the venv when it is missing:
 
 with VENV from ``--pipecat-venv``, else $AUDIOINTERACT_PIPECAT_VENV, else
 ~/.cache/audiointeract/venvs/pipecat-1.14.0. All latencies run from what the user did in the
-audio (end of speech, onset), never from an internal event. The run takes about 15 minutes.
+audio (end of speech, onset), never from an internal event. The run took 25 minutes on a busy
+2-core machine (the simulated user waits for every answer, so a faster agent finishes sooner);
+``--raw FILE`` keeps the raw run and ``--rescore FILE`` scores it again without rerunning.
 """
 
 from __future__ import annotations
@@ -272,6 +274,7 @@ def summarise(scored: dict[str, Any], pipecat: dict[str, Any] | None) -> dict[st
             "respond_before_end": scoring.rate([r["respond_before_end"] for r in openers]),
             "first_audio_latency": scoring.spread(values(openers, "first_audio_latency")),
             "first_audio_latency_fdb_mean": scoring.spread(max(0.0, v) for v in values(openers, "first_audio_latency")),
+            "respond_heard_after_end": scoring.spread(values(openers, "respond_heard_after_end")),
             "vad_end_stamp": scoring.spread(values(openers, "vad_end_stamp")),
             "vad_end_emitted": scoring.spread(values(openers, "vad_end_emitted")),
             "last_words_emitted": scoring.spread(values(openers, "last_words_emitted")),
@@ -281,6 +284,7 @@ def summarise(scored: dict[str, Any], pipecat: dict[str, Any] | None) -> dict[st
             "stop_latency": scoring.spread(values(interrupts, "stop_latency")),
             "stopped_by_barge_in": scoring.rate([r["stopped_by_barge_in"] for r in interrupts]),
             "interrupt_decision_latency": scoring.spread(values(interrupts, "interrupt_decision_latency")),
+            "interrupt_heard_after_onset": scoring.spread(values(interrupts, "interrupt_heard_after_onset")),
             "answered": scoring.rate([r["answered"] for r in interrupts]),
             "answered_before_user_ended": scoring.rate([r["answered_before_user_ended"] for r in interrupts]),
             "respond_latency": scoring.spread(values(interrupts, "respond_latency")),
@@ -390,8 +394,11 @@ def table(result: dict[str, Any]) -> str:
     d = result["diagnostics"]
     sm = s["smooth"]
     lines += ["", "what the latency is made of (complete turns, from the end of speech, p50 / p95 s):",
+              f"  RESPOND rested on audio up to {_lat(sm['respond_heard_after_end'])} (the rest of its latency is compute lag)",
               f"  VAD end of speech stamped {_lat(sm['vad_end_stamp'])}; emitted {_lat(sm['vad_end_emitted'])}",
               f"  last committed words emitted {_lat(sm['last_words_emitted'])}",
+              (f"  barge-in: INTERRUPT rested on audio up to {_lat(s['interrupt']['interrupt_heard_after_onset'])} "
+               "after the onset"),
               f"  word emission delay (word end -> emitted, compute lag included) {_lat(d['lag']['word_emission_delay'])}",
               "  perception arrival after its audio: " + "; ".join(
                   f"{kind} {_f(v['p50'])}/{_f(v['p95'])}" for kind, v in d["lag"].items() if kind != "word_emission_delay"),
@@ -420,7 +427,8 @@ def machine() -> dict[str, Any]:
     if Path("/proc/cpuinfo").exists():
         cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                     if line.startswith("model name")), "")
-    espeak = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True, check=False).stdout.strip()
+    espeak = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True, check=False).stdout
+    espeak = espeak.split("  Data at")[0].strip()
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
                             check=False).stdout.strip()
     return {"platform": platform.platform(), "python": platform.python_version(), "cpu": cpu,
@@ -485,7 +493,8 @@ def main() -> None:
         pauses, episodes = pauses[::4], episodes[::4]
     plan = interleave(pauses, episodes)
     if raw is None:
-        raw = measure(args, pauses, episodes, plan) | {"quick": quick, "config": {k: str(v) for k, v in vars(args).items()}}
+        config = {k: str(v) for k, v in vars(args).items() if k not in ("out", "raw", "rescore", "pipecat_venv")}
+        raw = measure(args, pauses, episodes, plan) | {"quick": quick, "config": config}
         if args.raw:
             save_raw(raw, args.raw)
     run, description = raw["run"], raw["machine"]
@@ -495,7 +504,7 @@ def main() -> None:
     result = {
         "benchmark": "turn_taking",
         "machine": description,
-        "config": raw["config"],
+        "config": {k: v for k, v in raw["config"].items() if k not in ("out", "raw", "rescore", "pipecat_venv")},
         "agent_speech": ("scripted replies paced like the default LM (first word 0.12 s, 15 words/s), spoken by "
                          "espeak-ng through SpeechResponder" if scripted
                          else "the registry's default responder (espeak-ng voice)"),
