@@ -29,6 +29,7 @@ from typing import Any
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 import soundfile
 
 from audiointeract.audio import FloatArray, resample
@@ -152,11 +153,10 @@ def frame_db(samples: FloatArray) -> FloatArray:
     return levels
 
 
-def active_frames(samples: FloatArray) -> FloatArray:
+def active_frames(samples: FloatArray) -> npt.NDArray[np.intp]:
     """Indices of the active 10 ms frames (within ``ACTIVE_DB`` of the loudest one)."""
     levels = frame_db(samples)
-    active: FloatArray = np.flatnonzero(levels > levels.max() + ACTIVE_DB).astype(np.float32)
-    return active
+    return np.flatnonzero(levels > levels.max() + ACTIVE_DB)
 
 
 def bounds(samples: FloatArray) -> tuple[float, float]:
