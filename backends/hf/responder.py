@@ -11,6 +11,13 @@ criterion watches a cancel flag, so cancelling the reply stops generation within
 token step and the thread is joined before ``respond`` returns. Time to first token and
 tokens/s of the last reply are kept in :attr:`TransformersResponder.last_statistics`.
 
+Two things keep the first token early on a small CPU: ``threads`` is the model's thread
+budget, applied in the generation thread only
+(:func:`~audiointeract.backends.thread_budget.thread_budget`), so perception keeps its
+cores; and the standing part of the prompt (every message before the words being
+answered) is computed once and kept (:class:`~audiointeract.backends.hf.prefix_cache.PrefixCache`),
+so a reply runs only its own words through the model before generating.
+
 Bad configuration fails in the constructor: a missing path raises
 :class:`~audiointeract.errors.ModelNotFoundError`, a checkpoint that is not a causal LM
 (or has no chat template) :class:`~audiointeract.errors.CheckpointError`, and missing
@@ -29,7 +36,9 @@ from typing import Any
 
 import attrs
 
+from audiointeract.backends.hf.prefix_cache import PrefixCache
 from audiointeract.backends.prompting import ChatMessage, ChatPrompt, PromptTemplate, SoundWarning, SpokenStyle
+from audiointeract.backends.thread_budget import check_threads, thread_budget
 from audiointeract.backends.threaded import ThreadedStream
 from audiointeract.clock import Clock, LoopClock
 from audiointeract.errors import (
@@ -62,7 +71,11 @@ class GenerationStatistics:
     """Timing of one reply, in seconds of the responder's clock."""
 
     reply_id: int
+    started: float
+    """Clock time of the ``respond`` call."""
     prompt_tokens: int
+    cached_tokens: int
+    """Prompt tokens taken from the prefix cache (not run through the model for this reply)."""
     tokens: int
     time_to_first_token: float | None
     """From the ``respond`` call to the first generated token reaching the event loop."""
@@ -78,6 +91,7 @@ class _Piece:
     text: str = ""
     tokens: int = 0
     prompt_tokens: int = 0
+    cached_tokens: int = 0
 
 
 class _StopOnEvent(StoppingCriteria):
@@ -137,8 +151,10 @@ class TransformersResponder(Responder):
     reply to a sound event (None: the prompt template asks the model); ``spoken`` shapes
     generated text for speech (None: the raw text). ``warmup`` generates one
     token at construction, which moves torch's first-call cost out of the first reply (and
-    proves the checkpoint can generate). ``offload=False`` runs generation inline on the
-    event loop (for virtual-time simulations).
+    proves the checkpoint can generate). ``threads`` caps the CPU threads torch uses
+    while this model generates, in the generation thread only (None: torch's default, all
+    cores); ``prefix_cache`` keeps the standing prompt prefix computed across replies.
+    ``offload=False`` runs generation inline on the event loop (for virtual-time simulations).
     """
 
     name = "transformers"
@@ -158,6 +174,8 @@ class TransformersResponder(Responder):
         generate_options: Mapping[str, Any] | None = None,
         dtype: str = "float32",
         warmup: bool = True,
+        threads: int | None = None,
+        prefix_cache: bool = True,
         offload: bool = True,
         clock: Clock | None = None,
     ) -> None:
@@ -169,6 +187,7 @@ class TransformersResponder(Responder):
             raise ConfigurationError(f"TransformersResponder temperature must be >= 0, got {temperature}")
         if dtype not in _DTYPES:
             raise ConfigurationError(f"TransformersResponder dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
+        self._threads = check_threads("TransformersResponder", threads)
         _check_checkpoint_path(path, gguf_file)
         self.path = path
         self._prompt: PromptTemplate = prompt or ChatPrompt()
@@ -186,6 +205,7 @@ class TransformersResponder(Responder):
             repetition_penalty=repetition_penalty,
             extra=dict(generate_options or {}),
         )
+        self._prefix = PrefixCache(self._model) if prefix_cache else None
         self.last_statistics: GenerationStatistics | None = None
         if warmup:
             self._warm_up()
@@ -198,7 +218,8 @@ class TransformersResponder(Responder):
         once = copy.deepcopy(self._generation)
         once.max_new_tokens = 1
         try:
-            self._model.generate(**inputs, generation_config=once)
+            with torch.inference_mode(), thread_budget(self._threads):
+                self._model.generate(**inputs, generation_config=once)
         except Exception as exc:
             raise CheckpointError(f"the model in {self.path} cannot generate: {exc}") from exc
 
@@ -227,7 +248,7 @@ class TransformersResponder(Responder):
         started = self._clock.now()
         first: float | None = None
         last = started
-        tokens = prompt_tokens = 0
+        tokens = prompt_tokens = cached_tokens = 0
         finished = False
         try:
             stream = ThreadedStream(partial(self._generate, messages), name="audiointeract-generate",
@@ -235,6 +256,7 @@ class TransformersResponder(Responder):
             async with stream:
                 async for piece in stream:
                     prompt_tokens += piece.prompt_tokens
+                    cached_tokens += piece.cached_tokens
                     if piece.tokens:
                         last = self._clock.now()
                         first = last if first is None else first
@@ -251,7 +273,9 @@ class TransformersResponder(Responder):
             rate = (tokens - 1) / (last - first) if first is not None and tokens > 1 and last > first else None
             self.last_statistics = GenerationStatistics(
                 reply_id=request.reply_id,
+                started=started,
                 prompt_tokens=prompt_tokens,
+                cached_tokens=cached_tokens,
                 tokens=tokens,
                 time_to_first_token=None if first is None else first - started,
                 tokens_per_second=rate,
@@ -260,19 +284,30 @@ class TransformersResponder(Responder):
             )
 
     def _generate(self, messages: list[ChatMessage], emit: Callable[[_Piece], None], stop: threading.Event) -> None:
-        """Worker thread: tokenise the chat and stream ``generate`` until the end or ``stop``."""
+        """Worker thread: tokenise the chat and stream ``generate`` until the end or ``stop``, within the budget."""
         if stop.is_set():
             return
         try:
-            inputs = self._tokenizer.apply_chat_template(
-                messages, add_generation_prompt=True, return_dict=True, return_tensors="pt"
-            )
-            self._model.generate(
-                **inputs,
-                generation_config=self._generation,
-                streamer=_PieceStreamer(self._tokenizer, emit),
-                stopping_criteria=StoppingCriteriaList([_StopOnEvent(stop)]),
-            )
+            with torch.inference_mode(), thread_budget(self._threads):
+                inputs = self._tokenizer.apply_chat_template(
+                    messages, add_generation_prompt=True, return_dict=True, return_tensors="pt"
+                )
+                cache: dict[str, Any] = {}
+                if self._prefix is not None and len(messages) > 1:
+                    standing = self._tokenizer.apply_chat_template(messages[:-1], return_dict=True, return_tensors="pt")
+                    prompt = self._prefix.prompt(inputs["input_ids"], standing["input_ids"])
+                    if prompt.cache is not None:
+                        cache["cache"] = prompt.cache
+                        emit(_Piece(cached_tokens=prompt.cached_tokens))
+                if stop.is_set():
+                    return
+                self._model.generate(
+                    **inputs,
+                    **cache,
+                    generation_config=self._generation,
+                    streamer=_PieceStreamer(self._tokenizer, emit),
+                    stopping_criteria=StoppingCriteriaList([_StopOnEvent(stop)]),
+                )
         except AudioInteractError:
             raise
         except Exception as exc:

@@ -64,6 +64,14 @@ def test_splitter_cuts_long_sentences_at_clauses_and_at_the_word_limit() -> None
     assert splitter.flush() == ["seven"]
 
 
+def test_splitter_cuts_the_first_segment_after_its_word_limit() -> None:
+    splitter = SentenceSplitter(first_words=3, max_words=5)
+    assert splitter.push("one two") == []
+    assert splitter.push(" three four") == ["one two three"]  # "three" is complete once the space follows
+    assert splitter.push(" five six seven eight nine ") == ["four five six seven eight"]
+    assert splitter.push("ten.") == ["nine ten."]
+
+
 def test_splitter_keeps_closing_quotes_and_cuts_at_newlines() -> None:
     splitter = SentenceSplitter()
     assert splitter.push('He said "stop." Then\nleft') == ['He said "stop."', "Then"]

@@ -202,3 +202,19 @@ def test_the_first_sentence_is_spoken_clause_by_clause_for_an_early_start() -> N
         "To boil an egg,", " heat the water until it boils,"
     ]
     assert pieces("To boil an egg, heat the water until it boils", complete=False) == ["To boil an egg,"]
+
+
+def test_a_long_first_sentence_without_clause_marks_is_spoken_by_phrase() -> None:
+    root = "The square root of sixteen is a fundamental number that you meet in school. It is four."
+    said = pieces(root)
+    assert said == ["The square root of sixteen is a fundamental number that ", "you meet in school.", " It is four."]
+    assert "".join(said) == root  # a phrase ends with its space: the pieces join into the text
+    assert pieces(root, first_phrase_words=0) == [
+        "The square root of sixteen is a fundamental number that you meet in school.", " It is four."
+    ]
+    assert pieces("In Paris, the river that runs through the old town is the Seine.") == [
+        "In Paris, the river that runs through the old town is the ", "Seine."
+    ]  # "In Paris," is too short to start with; the run of words after it is counted
+    assert pieces("The capital of the country you asked about is Paris.") == [
+        "The capital of the country you asked about is Paris."
+    ]  # ten words: the tenth ends the sentence, so a sentence this short stays whole
