@@ -156,6 +156,16 @@ async def test_closing_piper_early_joins_its_thread(piper: PiperSynthesizer) -> 
 def test_piper_voice_files_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError, match="no piper voice file"):
         PiperSynthesizer(model_path=tmp_path / "voice.onnx")
+    with pytest.raises(ConfigurationError, match="threads"):
+        PiperSynthesizer(threads=0)
+
+
+@pytest.mark.slow
+def test_piper_runs_on_its_thread_budget_without_spinning(piper: PiperSynthesizer) -> None:
+    options = piper._voice.session.get_session_options()
+    assert options.intra_op_num_threads == 1
+    assert options.inter_op_num_threads == 1
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 # ----------------------------------------------------------------------------- SpeechResponder

@@ -31,6 +31,7 @@ from transformers import (
     WhisperConfig,
 )
 
+from audiointeract.backends.hf.prefix_cache import PrefixCache
 from audiointeract.backends.hf.responder import TransformersResponder
 from audiointeract.backends.mock import ScriptedPerceiver
 from audiointeract.backends.prompting import ChatPrompt, SoundWarning, SpokenStyle
@@ -207,6 +208,67 @@ async def test_a_sound_is_announced_from_the_template_and_not_below_the_threshol
     ]
     faint = attrs.evolve(request(), trigger=attrs.evolve(phone, score=0.45))
     assert [d async for d in responder.respond(faint)] == []
+
+
+def prefills(model: torch.nn.Module) -> list[int]:
+    """Record the length of every forward pass over more than one token (a prompt, not a decode step)."""
+    lengths: list[int] = []
+
+    def hook(module: torch.nn.Module, args: tuple[object, ...], kwargs: dict[str, object], output: object) -> None:
+        ids = kwargs.get("input_ids")
+        if isinstance(ids, torch.Tensor) and ids.shape[-1] > 1:
+            lengths.append(int(ids.shape[-1]))
+
+    model.register_forward_hook(hook, with_kwargs=True)
+    return lengths
+
+
+@pytest.mark.anyio
+async def test_the_standing_prompt_is_run_once_and_replies_are_unchanged(tiny_lm: Path) -> None:
+    cached = fixed_length(tiny_lm, 6, warmup=False)
+    plain = fixed_length(tiny_lm, 6, warmup=False, prefix_cache=False)
+    runs = prefills(cached.model)
+    texts = []
+    for words in ("what is it ?", "the dog sat on the mat"):
+        texts.append("".join([d.text async for d in cached.respond(request(words)) if isinstance(d, TextDelta)]))
+        assert texts[-1] == "".join([d.text async for d in plain.respond(request(words)) if isinstance(d, TextDelta)])
+        stats = cached.last_statistics
+        assert stats is not None
+        assert 0 < stats.cached_tokens < stats.prompt_tokens
+    assert texts == ["hello there, cat. what", "hello there, cat. what"]
+    # the system message ran once; each reply ran only its own words and the generation prompt
+    assert runs[0] == stats.cached_tokens
+    assert len(runs) == 3
+    assert runs[2] == stats.prompt_tokens - stats.cached_tokens
+    assert plain.last_statistics is not None
+    assert plain.last_statistics.cached_tokens == 0
+
+
+def test_a_prefix_that_does_not_start_the_prompt_is_not_used(tiny_lm: Path) -> None:
+    responder = fixed_length(tiny_lm, 1, warmup=False)
+    cache = PrefixCache(responder.model)
+    prompt = torch.tensor([[4, 5, 6, 7]])
+    assert cache.prompt(prompt, torch.tensor([[4, 9]])).cache is None
+    assert cache.prompt(prompt, torch.tensor([[4, 5, 6, 7]])).cache is None  # nothing left to run
+    with torch.inference_mode():
+        used = cache.prompt(prompt, torch.tensor([[4, 5]]))
+        again = cache.prompt(prompt, torch.tensor([[4, 5]]))
+    assert used.cached_tokens == 2
+    assert used.cache.get_seq_length() == again.cache.get_seq_length() == 2
+    assert used.cache is not again.cache  # every reply generates from its own copy
+
+
+def test_generation_runs_within_the_thread_budget_and_leaves_the_thread_as_it_was(tiny_lm: Path) -> None:
+    before = torch.get_num_threads()
+    responder = fixed_length(tiny_lm, 3, threads=before + 1)
+    seen: list[int] = []
+    responder._generate(responder.messages(request()), lambda _: seen.append(torch.get_num_threads()),
+                        threading.Event())
+    assert seen
+    assert set(seen) == {before + 1}
+    assert torch.get_num_threads() == before
+    with pytest.raises(ConfigurationError, match="threads"):
+        fixed_length(tiny_lm, 3, threads=0)
 
 
 # ----------------------------------------------------------------------------- cancellation
