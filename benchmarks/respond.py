@@ -456,8 +456,12 @@ def speculation(events: list[tuple[float, Event]]) -> dict[str, Any]:
     for e in discarded:
         reasons[e.reason] = reasons.get(e.reason, 0) + 1
     unended = len(started) - len(ended)
+    decided = [e.decided_at for _, e in events if isinstance(e, Decision) and e.decided_at is not None]
+    # a discard is carried out when the reply's model and voice threads have stopped (SpeculationEnded)
+    stopping = [e.at - max((d for d in decided if d <= e.at), default=e.at) for e in discarded]
     return {"started": len(started), "used": sum(e.used for e in ended), "discarded": len(discarded),
-            "discard_reasons": reasons, "every_discard_traced": unended == 0}
+            "discard_reasons": reasons, "every_discard_traced": unended == 0,
+            "discard_to_stopped": percentiles(stopping)}
 
 
 def analyse(user: User, responder: TimedResponder, perceiver: TimedPerceiver) -> dict[str, Any]:
@@ -491,6 +495,10 @@ def analyse(user: User, responder: TimedResponder, perceiver: TimedPerceiver) ->
 # ----------------------------------------------------------------------------- report
 
 
+def seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def table(result: dict[str, Any]) -> str:
     summary = result["summary"]
     names = [
@@ -520,6 +528,8 @@ def table(result: dict[str, Any]) -> str:
         "",
         (f"replies written ahead: {spec['started']} started, {spec['used']} used, {spec['discarded']} discarded "
         f"{spec['discard_reasons']}; every discard traced: {spec['every_discard_traced']}"),
+        (f"discard -> its threads stopped (s): p50 {seconds(spec['discard_to_stopped']['p50'])}, "
+        f"max {seconds(spec['discard_to_stopped']['max'])}"),
         (f"decision latency (chunk arrival -> decision): p50 {session['decision_latency_p50']:.3f} s, "
         f"p95 {session['decision_latency_p95']:.3f} s"),
         f"missed: {result['missed'] or 'none'}",

@@ -29,6 +29,7 @@ def default_responder(
     piece_seconds: float = 0.1,
     max_sentences: int = 2,
     threads: int | None = 1,
+    niceness: int = 5,
     offload: bool = True,
     clock: Clock | None = None,
     **voice_options: Any,
@@ -43,11 +44,14 @@ def default_responder(
     earlier answers. A reply to a sound is a template warning, not given below
     ``warning_threshold`` (the default policy's threshold). ``threads`` is the LM's CPU
     thread budget (1: on a small machine perception keeps the other cores; None: all
-    cores); a piper voice runs on one thread. The first call builds the
+    cores); a piper voice runs on one thread. ``niceness`` lowers the priority of the LM's
+    and the voice's threads (Linux), so perception runs first when the CPU is busy. The
+    first call builds the
     safetensors cache in ``cache_dir`` (default: ``$AUDIOINTERACT_CACHE`` or
     ``~/.cache/audiointeract``), which takes ~30 s once.
     """
-    synthesizer = None if voice == "none" else make_synthesizer(voice, offload=offload, **voice_options)
+    synthesizer = None if voice == "none" else make_synthesizer(voice, offload=offload, niceness=niceness,
+                                                                 **voice_options)
     checkpoint = cached_checkpoint(Path(cache_dir).expanduser() if cache_dir is not None else None)
     model = TransformersResponder(
         checkpoint,
@@ -57,6 +61,7 @@ def default_responder(
         max_new_tokens=max_new_tokens,
         repetition_penalty=repetition_penalty,
         threads=threads,
+        niceness=niceness,
         offload=offload,
         clock=clock,
     )

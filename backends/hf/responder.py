@@ -11,10 +11,10 @@ criterion watches a cancel flag, so cancelling the reply stops generation within
 token step and the thread is joined before ``respond`` returns. Time to first token and
 tokens/s of the last reply are kept in :attr:`TransformersResponder.last_statistics`.
 
-Two things keep the first token early on a small CPU: ``threads`` is the model's thread
-budget, applied in the generation thread only
-(:func:`~audiointeract.backends.thread_budget.thread_budget`), so perception keeps its
-cores; and the standing part of the prompt (every message before the words being
+On a small CPU, ``threads`` is the model's thread budget, applied in the generation
+thread only (:func:`~audiointeract.backends.thread_budget.thread_budget`), and
+``niceness`` lowers that thread's priority, so perception keeps real time while a reply
+is generated; and the standing part of the prompt (every message before the words being
 answered) is computed once and kept (:class:`~audiointeract.backends.hf.prefix_cache.PrefixCache`),
 so a reply runs only its own words through the model before generating.
 
@@ -39,7 +39,7 @@ import attrs
 from audiointeract.backends.hf.prefix_cache import PrefixCache
 from audiointeract.backends.prompting import ChatMessage, ChatPrompt, PromptTemplate, SoundWarning, SpokenStyle
 from audiointeract.backends.thread_budget import check_threads, thread_budget
-from audiointeract.backends.threaded import ThreadedStream
+from audiointeract.backends.threaded import ThreadedStream, check_niceness
 from audiointeract.clock import Clock, LoopClock
 from audiointeract.errors import (
     AudioInteractError,
@@ -153,7 +153,9 @@ class TransformersResponder(Responder):
     token at construction, which moves torch's first-call cost out of the first reply (and
     proves the checkpoint can generate). ``threads`` caps the CPU threads torch uses
     while this model generates, in the generation thread only (None: torch's default, all
-    cores); ``prefix_cache`` keeps the standing prompt prefix computed across replies.
+    cores); ``niceness`` lowers the generation thread's scheduling priority by that much
+    (Linux), so perception runs first on a busy CPU; ``prefix_cache`` keeps the standing
+    prompt prefix computed across replies.
     ``offload=False`` runs generation inline on the event loop (for virtual-time simulations).
     """
 
@@ -175,6 +177,7 @@ class TransformersResponder(Responder):
         dtype: str = "float32",
         warmup: bool = True,
         threads: int | None = None,
+        niceness: int = 0,
         prefix_cache: bool = True,
         offload: bool = True,
         clock: Clock | None = None,
@@ -188,6 +191,7 @@ class TransformersResponder(Responder):
         if dtype not in _DTYPES:
             raise ConfigurationError(f"TransformersResponder dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
         self._threads = check_threads("TransformersResponder", threads)
+        self._niceness = check_niceness("TransformersResponder", niceness)
         _check_checkpoint_path(path, gguf_file)
         self.path = path
         self._prompt: PromptTemplate = prompt or ChatPrompt()
@@ -252,7 +256,7 @@ class TransformersResponder(Responder):
         finished = False
         try:
             stream = ThreadedStream(partial(self._generate, messages), name="audiointeract-generate",
-                                    offload=self._offload)
+                                    offload=self._offload, niceness=self._niceness)
             async with stream:
                 async for piece in stream:
                     prompt_tokens += piece.prompt_tokens

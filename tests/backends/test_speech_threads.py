@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections.abc import Callable
 
@@ -9,6 +11,7 @@ import anyio
 import pytest
 
 from audiointeract.backends.threaded import ThreadedStream
+from audiointeract.errors import ConfigurationError
 
 
 def counting(limit: int, fail_at: int | None = None) -> Callable[[Callable[[int], None], threading.Event], None]:
@@ -83,3 +86,28 @@ async def test_cancelling_the_consumer_still_joins_the_thread() -> None:
                 pytest.fail("the producer emits nothing")
     assert stream.thread is not None
     assert not stream.thread.is_alive()
+
+
+def own_nice_value() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="only Linux gives each thread its own nice value")
+@pytest.mark.anyio
+@pytest.mark.parametrize("offload", [True, False])
+async def test_niceness_lowers_the_worker_thread_only(offload: bool) -> None:
+    def produce(emit: Callable[[int], None], stop: threading.Event) -> None:
+        emit(own_nice_value())
+
+    before = own_nice_value()
+    async with ThreadedStream(produce, name="audiointeract-test", offload=offload, niceness=3) as stream:
+        seen = [value async for value in stream]
+    # the dedicated thread runs lower; inline (on the caller's thread) nothing changes
+    assert seen == [min(19, before + 3) if offload else before]
+    assert own_nice_value() == before
+
+
+@pytest.mark.parametrize("bad", [-1, 20, 1.5, True])
+def test_bad_niceness_is_refused(bad: object) -> None:
+    with pytest.raises(ConfigurationError, match="niceness"):
+        ThreadedStream(counting(1), name="audiointeract-test", niceness=bad)  # type: ignore[arg-type]
