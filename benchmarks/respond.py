@@ -1,7 +1,7 @@
 """Reply latency of the embedded default, stage by stage, from the end of the user's speech in the audio.
 
 usage: python benchmarks/respond.py [--turns 22] [--barge-ins 5] [--voice auto] [--lm-threads 1]
-                                    [--asr-threads N] [--no-speculate] [--note TEXT]
+                                    [--niceness 5] [--asr-threads N] [--no-speculate] [--note TEXT]
                                     [--out benchmarks/results/respond.json]
 
 One real-time session with the registry defaults (``--perceiver/--decider/--responder``,
@@ -544,7 +544,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     perceiver_options = {"asr": {"cpu_threads": args.asr_threads}} if args.asr_threads else {}
     perceiver = TimedPerceiver(load_backend("perceiver", args.perceiver, **perceiver_options), clock)
     decider = load_backend("decider", args.decider)
-    options = {"voice": args.voice, "threads": args.lm_threads} if args.responder == "default" else {}
+    options = ({"voice": args.voice, "threads": args.lm_threads or None, "niceness": args.niceness}
+               if args.responder == "default" else {})
     responder = TimedResponder(load_backend("responder", args.responder, **options), clock)
     load_seconds = time.perf_counter() - started
     user = User(turns, clock)
@@ -582,7 +583,8 @@ def machine(args: argparse.Namespace) -> dict[str, Any]:
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
     return {"platform": platform.platform(), "python": platform.python_version(), "cpu": cpu,
             "cpus_visible": len(os.sched_getaffinity(0)), "torch": torch.__version__,
-            "lm_threads": args.lm_threads, "asr_threads": args.asr_threads or "perceiver default",
+            "lm_threads": args.lm_threads or "all cores", "reply_niceness": args.niceness,
+            "asr_threads": args.asr_threads or "perceiver default",
             "load_average_at_start": os.getloadavg()}
 
 
@@ -594,7 +596,8 @@ def main() -> None:
     parser.add_argument("--perceiver", default="default")
     parser.add_argument("--decider", default="default")
     parser.add_argument("--responder", default="default")
-    parser.add_argument("--lm-threads", type=int, default=1, help="the default responder's LM thread budget")
+    parser.add_argument("--lm-threads", type=int, default=1, help="the default responder's LM threads (0: all cores)")
+    parser.add_argument("--niceness", type=int, default=5, help="the default responder's thread niceness")
     parser.add_argument("--asr-threads", type=int, default=0, help="faster-whisper cpu_threads (0: its default)")
     parser.add_argument("--no-speculate", action="store_true", help="do not write replies ahead")
     parser.add_argument("--note", default="", help="free text stored with the results (e.g. other load on the machine)")
