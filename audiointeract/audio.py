@@ -23,13 +23,18 @@ import soxr
 from audiointeract.errors import AudioFormatError, ConfigurationError
 
 __all__ = [
+    "MAX_CHANNELS",
     "MAX_CHUNK_SECONDS",
+    "MAX_SAMPLE_RATE",
     "MIN_CHUNK_SECONDS",
+    "MIN_SAMPLE_RATE",
     "AudioChunk",
     "AudioFormat",
     "FloatArray",
     "Rechunker",
     "StreamResampler",
+    "check_frames",
+    "check_sample_rate",
     "resample",
     "to_mono_float32",
     "to_session_audio",
@@ -39,6 +44,12 @@ FloatArray = npt.NDArray[np.float32]
 
 MIN_CHUNK_SECONDS = 0.1
 MAX_CHUNK_SECONDS = 2.0
+MIN_SAMPLE_RATE = 4000
+"""Lowest sample rate (Hz) a source, a file or a resampler accepts."""
+MAX_SAMPLE_RATE = 384_000
+"""Highest sample rate (Hz) a source, a file or a resampler accepts."""
+MAX_CHANNELS = 64
+"""Most channels a multi-channel block may have; more means the array is likely (channels, frames)."""
 _SUPPORTED_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000)
 _QUALITY = "HQ"  # soxr's high quality (20-bit): the one filter for one-shot and streaming resampling
 
@@ -150,18 +161,44 @@ def to_mono_float32(data: npt.ArrayLike, *, channels_last: bool = True) -> Float
     return np.clip(floats, -1.0, 1.0).astype(np.float32)
 
 
-def _checked_rate(name: str, rate: int) -> int:
+def check_sample_rate(rate: object, name: str = "sample_rate") -> int:
+    """``rate`` as an int if it is a whole number of Hz in [MIN_SAMPLE_RATE, MAX_SAMPLE_RATE].
+
+    Anything else (0, negative, 16000.5, a string, a header that says 1 Hz or 2**31 - 1 Hz)
+    raises one :class:`~audiointeract.errors.AudioFormatError` naming ``name``.
+    """
     try:
-        value = operator.index(rate)  # int and numpy integers; not 16000.0 or "16000"
+        value = operator.index(rate)  # type: ignore[arg-type]  # int and numpy integers; not 16000.0 or "16000"
     except TypeError:
         value = 0
-    if isinstance(rate, bool) or value <= 0:
-        raise AudioFormatError(f"{name} must be a positive whole number of Hz, got {rate!r}")
+    if isinstance(rate, bool) or not MIN_SAMPLE_RATE <= value <= MAX_SAMPLE_RATE:
+        raise AudioFormatError(
+            f"{name} must be a positive whole number of Hz from {MIN_SAMPLE_RATE} to {MAX_SAMPLE_RATE}, got {rate!r}"
+        )
     return value
 
 
+def check_frames(array: npt.NDArray[np.generic], what: str) -> None:
+    """Reject a 2-D array that is likely (channels, frames) rather than (frames, channels).
+
+    A block with more than :data:`MAX_CHANNELS` columns is ambiguous at best: the message
+    says how to pass it.
+    """
+    if array.ndim != 2 or array.shape[1] <= MAX_CHANNELS:
+        return
+    if array.shape[0] <= MAX_CHANNELS:
+        raise AudioFormatError(
+            f"{what} got an array of shape {array.shape}, which looks like (channels, frames); "
+            f"pass (frames, channels) instead, e.g. samples.T (a mono signal as a 1-D array)"
+        )
+    raise AudioFormatError(
+        f"{what} got an array of shape {array.shape}: {array.shape[1]} channels, more than {MAX_CHANNELS}; "
+        "pass (frames, channels)"
+    )
+
+
 def _checked_rates(source_rate: int, target_rate: int) -> tuple[int, int]:
-    return _checked_rate("source_rate", source_rate), _checked_rate("target_rate", target_rate)
+    return check_sample_rate(source_rate, "source_rate"), check_sample_rate(target_rate, "target_rate")
 
 
 def _mono_block(samples: FloatArray, what: str) -> FloatArray:

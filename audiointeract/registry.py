@@ -15,10 +15,19 @@ from typing import Any, Literal
 
 import attrs
 
-from audiointeract.errors import BackendUnavailable, ConfigurationError
+from audiointeract.errors import AudioInteractError, BackendUnavailable, ConfigurationError
 from audiointeract.interfaces import Decider, Perceiver, Responder
+from audiointeract.options import OptionInfo, check_known, describe_options, one_line
 
-__all__ = ["ENTRY_POINT_GROUP", "BackendInfo", "Kind", "available_backends", "load_backend"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "BackendInfo",
+    "Kind",
+    "available_backends",
+    "backend_options",
+    "find_backend",
+    "load_backend",
+]
 
 ENTRY_POINT_GROUP = "audiointeract.backends"
 Kind = Literal["perceiver", "decider", "responder"]
@@ -158,20 +167,42 @@ def _resolve(info: BackendInfo) -> Callable[..., Any]:
     return factory
 
 
-def load_backend(kind: Kind, name: str, **options: Any) -> Any:
-    """Build the backend ``name`` of ``kind`` with ``options``.
-
-    Raises :class:`~audiointeract.errors.ConfigurationError` for an unknown name and
-    :class:`~audiointeract.errors.BackendUnavailable` (with the ``pip install`` hint)
-    when its extra is missing.
-    """
+def find_backend(kind: Kind, name: str) -> BackendInfo:
+    """The backend ``name`` of ``kind``; an unknown one is a ConfigurationError listing the known names."""
     if kind not in _KINDS:
         raise ConfigurationError(f"unknown backend kind {kind!r}; use one of {_KINDS}")
     matches = [info for info in available_backends(kind) if info.name == name]
     if not matches:
         names = sorted(info.name for info in available_backends(kind))
         raise ConfigurationError(f"unknown {kind} {name!r}; available: {', '.join(names)}")
-    backend = _resolve(matches[0])(**options)
+    return matches[0]
+
+
+def backend_options(info: BackendInfo) -> list[OptionInfo]:
+    """The keyword options a backend's factory takes (imports it; raises BackendUnavailable if it cannot)."""
+    return describe_options(_resolve(info))
+
+
+def load_backend(kind: Kind, name: str, **options: Any) -> Any:
+    """Build the backend ``name`` of ``kind`` with ``options``.
+
+    Raises :class:`~audiointeract.errors.ConfigurationError` for an unknown name, an
+    option the backend does not take, or an option value it rejects (one line naming
+    it), and :class:`~audiointeract.errors.BackendUnavailable` (with the ``pip install``
+    hint) when its extra is missing.
+    """
+    info = find_backend(kind, name)
+    factory = _resolve(info)
+    owner = f"{kind} {name!r}"
+    check_known(owner, factory, options)
+    try:
+        backend = factory(**options)
+    except AudioInteractError:
+        raise
+    except (TypeError, ValueError, LookupError, AttributeError) as exc:  # a value of the wrong type or shape
+        raise ConfigurationError(
+            f"{owner} rejected its options ({one_line(exc)}); `audiointeract backends {name}` lists them"
+        ) from exc
     if not isinstance(backend, _INTERFACES[kind]):
         raise ConfigurationError(
             f"{kind} {name!r} built a {type(backend).__name__}, which is not a {_INTERFACES[kind].__name__}"

@@ -328,6 +328,8 @@ class Session:
         self._chunks.close()
 
     def _note_repairs(self, ingest: AudioIngest) -> None:
+        for problem in ingest.problems():
+            self._warn(problem.code, problem.message, problem.count)
         new = ingest.repaired - self._counters.samples_repaired
         if new <= 0:
             return

@@ -37,6 +37,7 @@ from audiointeract.events import (
     Decision,
     DecisionIgnored,
     Event,
+    InputWarning,
     ReplyAudio,
     ReplyCancelled,
     ReplyFailed,
@@ -103,6 +104,8 @@ def describe_event(event: Event) -> str | None:
     elif isinstance(event, BackendErrorEvent):
         what = f"{event.error_type}: {event.message}"
         text = f"{event.component} error ({event.handling}, attempt {event.attempt}): {what}"
+    elif isinstance(event, InputWarning):
+        text = f"input warning ({event.code}): {event.message}"
     elif isinstance(event, SessionEnded):
         text = f"session ended: {event.reason} (heard {event.heard_until:.2f}s)"
     return text

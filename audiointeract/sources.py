@@ -19,7 +19,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from audiointeract.audio import FloatArray
+from audiointeract.audio import MAX_CHANNELS, FloatArray, check_frames, check_sample_rate
 from audiointeract.devices import AudioDevice, find_device, load_sounddevice
 from audiointeract.errors import AudioFormatError, BackendError, ConfigurationError
 from audiointeract.interfaces import AudioSource, SourceProblem
@@ -35,6 +35,16 @@ __all__ = [
 ]
 
 _BLOCK_SECONDS = 0.5
+_STREAMING_SIZES = (0, 0xFFFFFFFF, 0x7FFFFFFF)
+"""WAV data sizes written by tools that did not know the length (a pipe): not a promise of more data."""
+
+
+def _block_frames(block_seconds: float, sample_rate: int) -> int:
+    if isinstance(block_seconds, bool) or not isinstance(block_seconds, int | float) or not (
+        math.isfinite(block_seconds) and 0 < block_seconds <= 60
+    ):
+        raise ConfigurationError(f"block_seconds must be a number in (0, 60] s, got {block_seconds!r}")
+    return max(1, round(block_seconds * sample_rate))
 
 
 class ArraySource(AudioSource):
@@ -42,10 +52,13 @@ class ArraySource(AudioSource):
 
     def __init__(self, samples: npt.ArrayLike, sample_rate: int, *, block_seconds: float = _BLOCK_SECONDS) -> None:
         self._samples = np.asarray(samples)
-        if self._samples.ndim not in (1, 2) or self._samples.shape[0] == 0:
+        if self._samples.ndim not in (1, 2) or self._samples.shape[0] == 0 or self._samples.size == 0:
             raise AudioFormatError(f"ArraySource needs a non-empty 1-D or 2-D array, got shape {self._samples.shape}")
-        self._rate = sample_rate
-        self._block = max(1, round(block_seconds * sample_rate))
+        if self._samples.dtype.kind not in "iuf":
+            raise AudioFormatError(f"ArraySource needs int or float samples, got dtype {self._samples.dtype}")
+        check_frames(self._samples, "ArraySource")
+        self._rate = check_sample_rate(sample_rate, "ArraySource sample_rate")
+        self._block = _block_frames(block_seconds, self._rate)
 
     async def blocks(self) -> AsyncIterator[tuple[npt.ArrayLike, int]]:
         for start in range(0, self._samples.shape[0], self._block):
@@ -53,21 +66,35 @@ class ArraySource(AudioSource):
 
 
 class FileSource(AudioSource):
-    """A WAV/FLAC/OGG/MP3 file read block by block with soundfile."""
+    """A WAV/FLAC/OGG/MP3 file read block by block with soundfile.
+
+    A file that is shorter than its header says (a WAV cut off while it was written) is
+    played up to where it ends, and said once as an ``InputWarning`` (``"truncated_file"``).
+    """
 
     def __init__(self, path: str | Path, *, block_seconds: float = _BLOCK_SECONDS) -> None:
         import soundfile  # noqa: PLC0415 - only file sources need libsndfile
 
         self.path = Path(path)
+        if self.path.is_dir():
+            raise ConfigurationError(f"audio file {str(self.path)!r} is a directory; give an audio file in it")
         if not self.path.is_file():
             raise ConfigurationError(f"audio file {str(self.path)!r} does not exist")
         try:
             info = soundfile.info(str(self.path))
-        except RuntimeError as exc:
-            raise AudioFormatError(f"cannot read {str(self.path)!r} as audio: {exc}") from exc
-        self.sample_rate = int(info.samplerate)
+        except (RuntimeError, OSError) as exc:
+            reason = " ".join(str(exc).split())
+            raise AudioFormatError(f"cannot read {str(self.path)!r} as audio: {reason}") from exc
+        self.sample_rate = check_sample_rate(info.samplerate, f"the sample rate in the header of {str(self.path)!r}")
+        if not 1 <= info.channels <= MAX_CHANNELS:
+            raise AudioFormatError(f"{str(self.path)!r} has {info.channels} channels; at most {MAX_CHANNELS} are read")
         self.duration = float(info.duration)
-        self._block = max(1, round(block_seconds * self.sample_rate))
+        self._block = _block_frames(block_seconds, self.sample_rate)
+        self._problems = _truncation(self.path, self.duration)
+
+    def problems(self) -> Sequence[SourceProblem]:
+        found, self._problems = self._problems, []
+        return found
 
     async def blocks(self) -> AsyncIterator[tuple[npt.ArrayLike, int]]:
         import soundfile  # noqa: PLC0415
@@ -80,6 +107,45 @@ class FileSource(AudioSource):
                 yield block, self.sample_rate
 
 
+def _truncation(path: Path, seconds: float) -> list[SourceProblem]:
+    """A ``truncated_file`` problem when a WAV's data chunk promises more bytes than the file holds."""
+    sizes = _wav_data_sizes(path)
+    if sizes is None:
+        return []
+    declared, present = sizes
+    if declared in _STREAMING_SIZES or declared <= present or present <= 0:
+        return []
+    expected = seconds * declared / present
+    return [
+        SourceProblem(
+            code="truncated_file",
+            message=(
+                f"{str(path)!r} is shorter than its header says: {seconds:.2f} s of {expected:.2f} s are there "
+                "(the file was cut off?); playing what exists"
+            ),
+            count=1,
+        )
+    ]
+
+
+def _wav_data_sizes(path: Path) -> tuple[int, int] | None:
+    """``(declared, present)`` bytes of a RIFF/WAVE file's data chunk; None for other files."""
+    total = path.stat().st_size
+    with path.open("rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        position = 12
+        while position + 8 <= total:
+            handle.seek(position)
+            chunk = handle.read(8)
+            length = int.from_bytes(chunk[4:8], "little")
+            if chunk[:4] == b"data":
+                return length, total - position - 8
+            position += 8 + length + (length & 1)
+    return None
+
+
 class PcmStreamSource(AudioSource):
     """Raw little-endian PCM from a binary stream (e.g. stdin), read off the event loop."""
 
@@ -89,14 +155,14 @@ class PcmStreamSource(AudioSource):
     ) -> None:
         if dtype not in ("int16", "int32", "float32"):
             raise ConfigurationError(f"raw PCM dtype must be int16, int32 or float32, got {dtype!r}")
-        if channels < 1:
-            raise ConfigurationError(f"channels must be >= 1, got {channels}")
+        if isinstance(channels, bool) or not isinstance(channels, int) or not 1 <= channels <= MAX_CHANNELS:
+            raise ConfigurationError(f"channels must be a whole number from 1 to {MAX_CHANNELS}, got {channels!r}")
         self._stream = stream
-        self._rate = sample_rate
+        self._rate = check_sample_rate(sample_rate, "raw PCM sample_rate")
         self._channels = channels
         self._dtype = np.dtype(dtype).newbyteorder("<")
         self._frame_bytes = self._dtype.itemsize * channels
-        self._block_bytes = max(1, round(block_seconds * sample_rate)) * self._frame_bytes
+        self._block_bytes = _block_frames(block_seconds, self._rate) * self._frame_bytes
 
     async def blocks(self) -> AsyncIterator[tuple[npt.ArrayLike, int]]:
         leftover = b""
@@ -287,8 +353,8 @@ class MicrophoneSource(AudioSource):
             raise ConfigurationError(f"block_seconds must be in [0.001, 1], got {block_seconds}")
         if not (math.isfinite(buffer_seconds) and buffer_seconds >= block_seconds):
             raise ConfigurationError(f"buffer_seconds must be >= block_seconds ({block_seconds}), got {buffer_seconds}")
-        if sample_rate is not None and sample_rate < 1000:
-            raise ConfigurationError(f"sample_rate must be >= 1000 Hz, got {sample_rate}")
+        if sample_rate is not None:
+            check_sample_rate(sample_rate, "microphone sample_rate")
         if stream_factory is None:
             stream_factory = cast("InputStreamFactory", load_sounddevice().InputStream)
         self.device = find_device(device, "input", devices)

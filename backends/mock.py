@@ -13,14 +13,16 @@ They are product features for testing apps and policies, not placeholders:
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any
 
 import attrs
 import numpy as np
 
-from audiointeract.audio import AudioChunk, FloatArray
+from audiointeract import options
+from audiointeract.audio import AudioChunk, FloatArray, check_sample_rate
 from audiointeract.clock import Clock, LoopClock
-from audiointeract.errors import ConfigurationError
+from audiointeract.errors import AudioFormatError, ConfigurationError
 from audiointeract.events import (
     Action,
     AudioDelta,
@@ -30,6 +32,7 @@ from audiointeract.events import (
     ResponseRequest,
     SpeechActivity,
     TextDelta,
+    event_from_dict,
 )
 from audiointeract.interfaces import Decider, DecisionContext, Perceiver, Responder
 
@@ -44,17 +47,47 @@ __all__ = [
 ]
 
 
+def _script(name: str, items: object, build: Callable[[Mapping[str, Any]], Any], kind: type[Any]) -> list[Any]:
+    """A script as a list of ``kind``; mappings (JSON from the command line) are built with ``build``."""
+    if isinstance(items, str | bytes | Mapping) or not isinstance(items, Sequence):
+        raise ConfigurationError(f"{name} must be a list, got {type(items).__name__} {items!r}")
+    out = []
+    for position, item in enumerate(items):
+        step = build(item) if isinstance(item, Mapping) else item
+        if not isinstance(step, kind):
+            raise ConfigurationError(
+                f"{name}[{position}] must be a {kind.__name__} or an object of its fields, got {type(item).__name__}"
+            )
+        out.append(step)
+    return out
+
+
+def _perception(data: Mapping[str, Any]) -> Any:
+    return event_from_dict(dict(data))
+
+
+def _action(data: Mapping[str, Any]) -> ScriptedAction:
+    try:
+        return ScriptedAction(**data)
+    except (TypeError, ValueError) as exc:
+        fields = ", ".join(field.name for field in attrs.fields(ScriptedAction))
+        raise ConfigurationError(f"a scripted action takes {fields} (action one of "
+                                 f"{', '.join(a.value for a in Action)}): {exc}") from exc
+
+
 class ScriptedPerceiver(Perceiver):
     """Emits each scripted perception with the chunk in which its ``span_end`` is heard.
 
     Perceptions whose audio never arrives (span beyond the end of the stream) are
-    never emitted.
+    never emitted. Script items may be perceptions or their dicts (``{"kind":
+    "speech_activity", "span_start": 0, "span_end": 1.2, "speaking": true}``).
     """
 
     name = "mock"
 
-    def __init__(self, script: Sequence[Perception] = ()) -> None:
-        self._script = sorted(script, key=lambda p: (p.span_end, p.span_start))
+    def __init__(self, script: Sequence[Perception | Mapping[str, Any]] = ()) -> None:
+        steps: list[Perception] = _script("script", script, _perception, Perception)
+        self._script = sorted(steps, key=lambda p: (p.span_end, p.span_start))
         self._position = 0
 
     async def perceive(self, chunk: AudioChunk) -> Sequence[Perception]:
@@ -78,11 +111,9 @@ class EnergyPerceiver(Perceiver):
     name = "energy"
 
     def __init__(self, *, threshold_db: float = -40.0, min_speech: float = 0.15, min_silence: float = 0.5) -> None:
-        if not math.isfinite(threshold_db) or min_speech < 0 or min_silence <= 0:
-            raise ConfigurationError("EnergyPerceiver needs a finite threshold and min_silence > 0")
-        self._threshold = threshold_db
-        self._min_speech = min_speech
-        self._min_silence = min_silence
+        self._threshold = options.number("threshold_db", threshold_db, maximum=0.0)
+        self._min_speech = options.number("min_speech", min_speech, minimum=0.0)
+        self._min_silence = options.number("min_silence", min_silence, positive=True)
         self._speaking = False
         self._run_start: float | None = None
 
@@ -119,19 +150,27 @@ class EnergyPerceiver(Perceiver):
 class ScriptedAction:
     """Take ``action`` (for ``task``) at the first decision point with ``heard_until >= at``."""
 
-    at: float
+    at: float = attrs.field()
     action: Action = attrs.field(converter=Action)
     task: str | None = None
     reason: str = "scripted"
 
+    @at.validator
+    def _check_at(self, _: attrs.Attribute[float], value: float) -> None:
+        options.number("ScriptedAction.at", value, minimum=0.0)
+
 
 class ScriptedDecider(Decider):
-    """Takes scripted actions at scripted stream times; SILENT otherwise."""
+    """Takes scripted actions at scripted stream times; SILENT otherwise.
+
+    Script items may be :class:`ScriptedAction` or their dicts (``{"at": 2.0, "action": "respond"}``).
+    """
 
     name = "scripted"
 
-    def __init__(self, script: Sequence[ScriptedAction] = ()) -> None:
-        self._script = sorted(script, key=lambda a: a.at)
+    def __init__(self, script: Sequence[ScriptedAction | Mapping[str, Any]] = ()) -> None:
+        steps: list[ScriptedAction] = _script("script", script, _action, ScriptedAction)
+        self._script = sorted(steps, key=lambda a: a.at)
         self._position = 0
 
     async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
@@ -154,8 +193,8 @@ class TurnEndDecider(Decider):
     name = "turn-end"
 
     def __init__(self, *, task: str | None = None, barge_in: bool = True) -> None:
-        self._task = task
-        self._barge_in = barge_in
+        self._task = options.optional_text("task", task)
+        self._barge_in = options.flag("barge_in", barge_in)
 
     async def decide(self, context: DecisionContext, perceptions: Sequence[Perception]) -> Decision:
         task = self._task or (context.tasks[0].name if context.tasks else None)
@@ -167,6 +206,10 @@ class TurnEndDecider(Decider):
             if not p.speaking and not context.agent_speaking:
                 return Decision(action=Action.RESPOND, task=task, evidence=(p,), reason="user turn ended")
         return Decision.silent()
+
+
+_LONGEST = 60.0
+"""Longest first-token delay or spoken word the scripted responder takes, in seconds."""
 
 
 def hum(seconds: float, sample_rate: int = 16000) -> FloatArray:
@@ -198,17 +241,21 @@ class ScriptedResponder(Responder):
         sample_rate: int = 16000,
         clock: Clock | None = None,
     ) -> None:
-        if not (math.isfinite(tokens_per_second) and tokens_per_second > 0):
-            raise ConfigurationError(f"tokens_per_second must be > 0, got {tokens_per_second}")
-        if not (math.isfinite(first_token_delay) and first_token_delay >= 0):
-            raise ConfigurationError(f"first_token_delay must be >= 0, got {first_token_delay}")
-        if word_seconds is not None and not (math.isfinite(word_seconds) and word_seconds > 0):
-            raise ConfigurationError(f"word_seconds must be > 0, got {word_seconds}")
+        if not (isinstance(reply, str) or callable(reply)):
+            raise ConfigurationError(
+                f"reply must be a string or a function of the request, got {type(reply).__name__} {reply!r} "
+                """(on the command line quote it as JSON: -o 'responder.reply="5"')"""
+            )
+        self._interval = 1.0 / options.number("tokens_per_second", tokens_per_second, positive=True)
+        self._first = options.number("first_token_delay", first_token_delay, minimum=0.0, maximum=_LONGEST)
+        seconds = None if word_seconds is None else options.number("word_seconds", word_seconds, positive=True,
+                                                           maximum=_LONGEST)
+        try:
+            self._rate = check_sample_rate(sample_rate, "sample_rate")
+        except AudioFormatError as exc:
+            raise ConfigurationError(str(exc)) from exc
         self._reply = reply
-        self._interval = 1.0 / tokens_per_second
-        self._first = first_token_delay
-        self._voice = None if word_seconds is None else hum(word_seconds, sample_rate)
-        self._rate = sample_rate
+        self._voice = None if seconds is None else hum(seconds, self._rate)
         self._clock = clock or LoopClock()
 
     async def respond(self, request: ResponseRequest) -> AsyncIterator[ResponseDelta]:
