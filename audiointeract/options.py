@@ -16,10 +16,11 @@ from typing import Any
 
 import attrs
 
-from audiointeract.errors import ConfigurationError
+from audiointeract.errors import AudioInteractError, ConfigurationError
 
 __all__ = [
     "OptionInfo",
+    "build",
     "check_known",
     "describe_options",
     "flag",
@@ -145,3 +146,25 @@ def check_known(owner: str, factory: Callable[..., Any], options: Mapping[str, A
     if unknown:
         takes = ", ".join(option.name for option in describe_options(factory)) or "no options"
         raise ConfigurationError(f"unknown option(s) {', '.join(unknown)} for {owner}; it takes {takes}")
+
+
+def build(owner: str, factory: Callable[..., Any], options: Mapping[str, Any]) -> Any:
+    """``factory(**options)``: an unknown option, or a value it rejects, is one ConfigurationError naming ``owner``.
+
+    A ``TypeError``/``ValueError`` while a backend takes its options is a value of the
+    wrong type or shape (``-o decider.threshold='"high"'``), not a bug of the caller's
+    program: it is re-raised as one line that says where to look.
+    """
+    check_known(owner, factory, options)
+    try:
+        return factory(**options)
+    except AudioInteractError:
+        raise
+    except (TypeError, ValueError, LookupError, AttributeError) as exc:
+        given = ", ".join(f"{key}={_short(value)}" for key, value in options.items())
+        raise ConfigurationError(f"{owner} rejected its options {given}: {one_line(exc)}") from exc
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = one_line(repr(value))
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -98,20 +98,29 @@ class JsonlRecorder(Recorder):
     """Streams every event to ``path`` as a flushed JSONL line; keeps nothing in memory.
 
     The file is opened when the recorder is built, so a path that cannot be written
-    fails before the session starts. :meth:`trace` reads the file back.
+    fails before the session starts. :meth:`trace` reads the file back. ``path`` may
+    also be an open text stream (standard output, a socket): it is written and flushed,
+    never closed, and cannot be read back (:meth:`trace` then holds the metadata only).
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        try:
-            self._file: IO[str] | None = self.path.open("w", encoding="utf-8")
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise ConfigurationError(f"cannot write the trace to {str(self.path)!r}: {reason}") from exc
+    def __init__(self, path: str | Path | IO[str]) -> None:
+        self.path: Path | None = None
+        self._file: IO[str] | None = None
+        if not isinstance(path, str | Path):
+            self._file = path
+        else:
+            self.path = Path(path)
+            try:
+                self._file = self.path.open("w", encoding="utf-8")
+            except OSError as exc:
+                reason = exc.strerror or type(exc).__name__
+                raise ConfigurationError(f"cannot write the trace to {str(self.path)!r}: {reason}") from exc
         self._seen = 0
         self._started = False
+        self._meta: dict[str, Any] = {}
 
     def start(self, meta: dict[str, Any]) -> None:
+        self._meta = dict(meta)
         self._write({"trace_version": TRACE_VERSION, "meta": meta})
         self._started = True
 
@@ -122,10 +131,16 @@ class JsonlRecorder(Recorder):
     def trace(self) -> Trace:
         if self._file is not None:
             self._file.flush()
+        if self.path is None:
+            return Trace(records=(), meta=self._meta)
         return Trace.load(self.path)
 
     def close(self) -> None:
         if self._file is None:
+            return
+        if self.path is None:
+            self._file.flush()
+            self._file = None
             return
         self._file.close()
         self._file = None

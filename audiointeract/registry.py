@@ -15,9 +15,9 @@ from typing import Any, Literal
 
 import attrs
 
-from audiointeract.errors import AudioInteractError, BackendUnavailable, ConfigurationError
+from audiointeract.errors import BackendUnavailable, ConfigurationError
 from audiointeract.interfaces import Decider, Perceiver, Responder
-from audiointeract.options import OptionInfo, check_known, describe_options, one_line
+from audiointeract.options import OptionInfo, build, describe_options
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -192,17 +192,7 @@ def load_backend(kind: Kind, name: str, **options: Any) -> Any:
     hint) when its extra is missing.
     """
     info = find_backend(kind, name)
-    factory = _resolve(info)
-    owner = f"{kind} {name!r}"
-    check_known(owner, factory, options)
-    try:
-        backend = factory(**options)
-    except AudioInteractError:
-        raise
-    except (TypeError, ValueError, LookupError, AttributeError) as exc:  # a value of the wrong type or shape
-        raise ConfigurationError(
-            f"{owner} rejected its options ({one_line(exc)}); `audiointeract backends {name}` lists them"
-        ) from exc
+    backend = build(f"{kind} {name!r}", _resolve(info), options)
     if not isinstance(backend, _INTERFACES[kind]):
         raise ConfigurationError(
             f"{kind} {name!r} built a {type(backend).__name__}, which is not a {_INTERFACES[kind].__name__}"

@@ -11,6 +11,13 @@ A reply can also be written ahead (*speculation*): started when a decider prepar
 it, its output held back — nothing is emitted or played — until a RESPOND confirms it
 (:meth:`ReplyRunner.promote`) or it is discarded; both are traced
 (``SpeculationStarted``/``SpeculationEnded``) and counted.
+
+Under ``Pacing.FAST`` the stream outruns the clock, so replies advance with the stream
+instead: a reply's audio plays on the stream's timeline from its decision's
+``heard_until`` (``ReplyAudio.play_at`` is stream time), a block is played once the
+stream has reached it, and the next chunk enters only once the reply in flight has
+played past the stream's end so far (:meth:`ReplyRunner.wait_stream_turn`): compute
+takes no stream time, and a reply is as long against the audio as it would be live.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import anyio.abc
 import attrs
 
 from audiointeract.clock import Stopwatch
-from audiointeract.config import SessionConfig
+from audiointeract.config import Pacing, SessionConfig
 from audiointeract.errors import BackendTimeout, ContractViolation
 from audiointeract.events import (
     AudioDelta,
@@ -129,6 +136,9 @@ class ReplyRunner:
         self._acknowledgements: dict[str, AudioDelta | None] = {}
         self._idle: anyio.Event | None = None
         self._floor_free: anyio.Event | None = None
+        self._fast = config.pacing is Pacing.FAST
+        self._heard = 0.0
+        self._progress: anyio.Event | None = None
 
     def bind(self, group: anyio.abc.TaskGroup) -> None:
         """Run replies in ``group`` (the session's task group, once the loop is running)."""
@@ -137,6 +147,7 @@ class ReplyRunner:
         self._idle.set()
         self._floor_free = anyio.Event()
         self._floor_free.set()
+        self._progress = anyio.Event()
 
     @property
     def reply_id(self) -> int | None:
@@ -156,6 +167,44 @@ class ReplyRunner:
     def _busy(self) -> bool:
         return self._reply is not None or self._backchannel is not None or self._speculation is not None
 
+    # ------------------------------------------------------------------ pacing with the stream (FAST)
+
+    def advance(self, heard: float) -> None:
+        """FAST pacing: the stream has been heard up to ``heard`` (``math.inf``: the input ended)."""
+        self._heard = heard
+        self._wake()
+
+    async def wait_stream_turn(self, heard: float) -> None:
+        """FAST pacing: wait until what is playing has played past ``heard`` (or ended), so the stream may go on."""
+        while self._fast and any(
+            utterance is not None and utterance.playback_end <= heard
+            for utterance in (self._reply, self._backchannel)
+        ):
+            await self._changed()
+
+    def _wake(self) -> None:
+        if self._progress is not None:
+            self._progress.set()
+            self._progress = anyio.Event()
+
+    async def _changed(self) -> None:
+        assert self._progress is not None
+        await self._progress.wait()
+
+    async def _until(self, play_at: float) -> None:
+        """Wait until ``play_at``: on the clock, or under FAST pacing until the stream has got there."""
+        if not self._fast:
+            await self._watch.sleep_until_elapsed(play_at)
+            return
+        while self._heard < play_at:
+            await self._changed()
+
+    def _start_at(self, decision: Decision) -> float:
+        """Where an utterance starts to play: now, or under FAST pacing at its decision point in the stream."""
+        if self._fast and decision.heard_until is not None:
+            return decision.heard_until
+        return self._now()
+
     # ------------------------------------------------------------------ replies
 
     def start(self, request: ResponseRequest) -> None:
@@ -174,7 +223,10 @@ class ReplyRunner:
         decision = request.decision
         assert decision.id is not None
         reply = _Utterance(
-            id=request.reply_id, decision_id=decision.id, scope=anyio.CancelScope(), playback_end=self._now()
+            id=request.reply_id,
+            decision_id=decision.id,
+            scope=anyio.CancelScope(),
+            playback_end=self._start_at(decision),
         )
         reply.released.set()
         self._take_floor(reply, request)
@@ -217,7 +269,7 @@ class ReplyRunner:
         assert decision.id is not None
         self._speculation = None
         ahead.decision_id = decision.id
-        ahead.playback_end = self._now()
+        ahead.playback_end = self._start_at(decision)
         self._counters.speculations_used += 1
         self._emit(SpeculationEnded(reply_id=ahead.id, used=True, reason="a RESPOND confirmed it", at=self._now()))
         self._take_floor(ahead, request)
@@ -327,7 +379,7 @@ class ReplyRunner:
             await reply.released.wait()  # a reply written ahead plays nothing before it is confirmed
             async for delta in audio_in:
                 await self._play(reply, delta)
-        await self._watch.sleep_until_elapsed(reply.playback_end)
+        await self._until(reply.playback_end)
         reply.done = reply.failure is None
 
     def _end_reply(self, reply: _Utterance) -> None:
@@ -386,7 +438,7 @@ class ReplyRunner:
             id=backchannel_id,
             decision_id=decision.id,
             scope=anyio.CancelScope(),
-            playback_end=self._now(),
+            playback_end=self._start_at(decision),
             backchannel=True,
         )
         self._backchannel = ack
@@ -408,7 +460,7 @@ class ReplyRunner:
                 audio = await self._acknowledgement(text)
                 if audio is not None:
                     await self._play(ack, audio)
-                    await self._watch.sleep_until_elapsed(ack.playback_end)
+                    await self._until(ack.playback_end)
                 ack.done = ack.cancel_requested_at is None
         finally:
             cancelled = not ack.done
@@ -446,16 +498,20 @@ class ReplyRunner:
         block = max(1, round(self._config.audio_block_seconds * delta.sample_rate))
         for start in range(0, delta.samples.size, block):
             samples = delta.samples[start : start + block]
-            await self._watch.sleep_until_elapsed(utterance.playback_end)
+            await self._until(utterance.playback_end)
             if utterance.cancel_requested_at is not None:
                 return
             now = self._now()
-            # back to back while on time (jitter must not add up); a real stall shows as a gap
-            play_at = utterance.playback_end if now - utterance.playback_end <= _JITTER else now
+            # back to back while on time (jitter must not add up); a real stall shows as a gap. Under FAST
+            # pacing the stream waited for the reply: always back to back.
+            on_time = self._fast or now - utterance.playback_end <= _JITTER
+            play_at = utterance.playback_end if on_time else now
             duration = samples.size / delta.sample_rate
             utterance.playback_end = round(play_at + duration, 9)  # session times are rounded to the nanosecond
             if utterance.first_output is None:
-                utterance.first_output = play_at
+                utterance.first_output = now if self._fast else play_at
+            if self._fast:
+                self._wake()  # the stream may go on
             self._emit(
                 ReplyAudio(
                     reply_id=utterance.id,
@@ -469,6 +525,7 @@ class ReplyRunner:
             )
 
     def _settle(self) -> None:
+        self._wake()
         if self._reply is None and self._floor_free is not None:
             self._floor_free.set()
         if not self._busy() and self._idle is not None:

@@ -25,6 +25,7 @@ every observer closed.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -325,6 +326,7 @@ class Session:
                 self._report_error("source", exc, attempt=1, handling="stop")
         for chunk in ingest.flush():
             await self._ingest(chunk)
+        self._replies.advance(math.inf)  # no more stream: what is left of a reply plays out
         self._chunks.close()
 
     def _note_repairs(self, ingest: AudioIngest) -> None:
@@ -354,7 +356,9 @@ class Session:
                 await self._watch.sleep_until_elapsed(chunk.end_time)
             else:
                 await self._wait_decided(chunk.index - 1)
+                await self._replies.wait_stream_turn(chunk.start_time)
         self._counters.heard_until = chunk.end_time
+        self._replies.advance(chunk.end_time)
         self._counters.chunks_received += 1
         now = self._now()
         self._emit(AudioReceived(index=chunk.index, span_start=chunk.start_time, span_end=chunk.end_time, at=now))

@@ -17,6 +17,7 @@ import attrs
 
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Event, SessionEnded, event_from_dict, event_to_dict
+from audiointeract.options import one_line
 
 __all__ = ["TRACE_VERSION", "Trace", "TraceRecord"]
 
@@ -89,25 +90,30 @@ class Trace:
 
     @classmethod
     def from_jsonl(cls, text: str) -> Trace:
-        """Parse JSONL produced by :meth:`to_jsonl` (a last line cut short is dropped and noted)."""
+        """Parse JSONL produced by :meth:`to_jsonl` (a last line cut short is dropped and noted).
+
+        Anything else (not JSON, JSON of the wrong shape, nesting too deep to parse) is one
+        :class:`~audiointeract.errors.ConfigurationError` naming the line.
+        """
         truncated = bool(text) and not text.endswith("\n")
         lines = [line for line in text.splitlines() if line.strip()]
         if truncated and len(lines) > 1:
             lines.pop()
         if not lines:
             raise ConfigurationError("trace is empty: no header line")
-        try:
-            header = json.loads(lines[0])
-        except json.JSONDecodeError as exc:
-            raise ConfigurationError(f"trace header is not JSON: {exc}") from exc
+        header = _json_object(lines[0], "the trace header")
         if header.get("trace_version") != TRACE_VERSION:
             raise ConfigurationError(
-                f"unsupported trace version {header.get('trace_version')!r}; expected {TRACE_VERSION}"
+                f"unsupported trace version {header.get('trace_version')!r}; expected {TRACE_VERSION} "
+                "(is this a trace file?)"
             )
+        meta = header.get("meta", {})
+        if not isinstance(meta, dict):
+            raise ConfigurationError(f"the trace header's meta must be an object, got {type(meta).__name__}")
         records = []
         for number, line in enumerate(lines[1:], start=2):
+            raw = _json_object(line, f"trace line {number}")
             try:
-                raw = json.loads(line)
                 records.append(
                     TraceRecord(
                         seq=int(raw["seq"]),
@@ -116,11 +122,35 @@ class Trace:
                         event=event_from_dict(raw["event"]),
                     )
                 )
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                raise ConfigurationError(f"trace line {number} is malformed: {exc}") from exc
-        return cls(records=records, meta=dict(header.get("meta", {})), truncated=truncated)
+            except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+                reason = f"missing {exc}" if isinstance(exc, KeyError) else one_line(exc)
+                raise ConfigurationError(f"trace line {number} is malformed: {reason}") from exc
+        return cls(records=records, meta=dict(meta), truncated=truncated)
 
     @classmethod
     def load(cls, path: str | Path) -> Trace:
-        """Read a JSONL trace file."""
-        return cls.from_jsonl(Path(path).read_text(encoding="utf-8"))
+        """Read a JSONL trace file; a file that is not a trace (binary, not UTF-8) is one ConfigurationError."""
+        file = Path(path)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigurationError(
+                f"trace {str(file)!r} is not UTF-8 text (byte {exc.start} cannot be read); is it a trace file?"
+            ) from exc
+        except OSError as exc:
+            raise ConfigurationError(f"cannot read trace {str(file)!r}: {exc.strerror or type(exc).__name__}") from exc
+        try:
+            return cls.from_jsonl(text)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"trace {str(file)!r}: {exc}") from exc
+
+
+def _json_object(line: str, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise ConfigurationError(f"{what} is not JSON: {reason}") from exc
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{what} must be a JSON object, got {type(value).__name__}")
+    return value

@@ -1,8 +1,13 @@
-"""The ``audiointeract`` command. Subcommands import lazily so ``--help`` stays fast."""
+"""The ``audiointeract`` command. Subcommands import lazily so ``--help`` stays fast.
+
+Every error is one ``Error:`` line on standard error. Exit codes: 0 done, 1 a runtime
+failure, 2 a usage error (nothing ran), 128+N stopped by signal N (130 for Ctrl-C).
+"""
 
 from __future__ import annotations
 
 import importlib
+import signal
 from typing import Any
 
 import click
@@ -35,6 +40,13 @@ class _LazyGroup(click.Group):
         command: click.Command = getattr(module, spec[1])
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # Ctrl-C before a session handles it (loading models, rendering a scene)
+            click.echo("Error: interrupted (SIGINT)", err=True)
+            ctx.exit(128 + signal.SIGINT)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, spec[2]) for name, spec in sorted(_COMMANDS.items())]
         with formatter.section("Commands"):
@@ -44,4 +56,7 @@ class _LazyGroup(click.Group):
 @click.group(cls=_LazyGroup)
 @click.version_option(package_name="audiointeract")
 def main(**_: Any) -> None:
-    """Online audio interaction: perceive, decide and respond on a live audio stream."""
+    """Online audio interaction: perceive, decide and respond on a live audio stream.
+
+    Exit codes: 0 done, 1 runtime failure, 2 usage error, 128+N stopped by signal N.
+    """

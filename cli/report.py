@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import IO, TYPE_CHECKING, TextIO
 
 import click
+
+from audiointeract.cli._errors import is_stdout, one_line_errors, open_output
 
 if TYPE_CHECKING:
     from audiointeract.simulators.metrics import Report
@@ -26,35 +28,42 @@ def print_timeline(trace: Trace, out: TextIO) -> None:
     timeline.close()
 
 
-def write_report_json(result: Report, path: Path) -> None:
-    """Write a report as indented JSON."""
-    path.write_text(json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+def write_report_json(result: Report, out: IO[str]) -> None:
+    """Write a report as indented JSON to an open output."""
+    out.write(json.dumps(result.to_dict(), indent=2, sort_keys=True) + "\n")
+    out.flush()
 
 
 @click.command()
 @click.argument("trace_path", metavar="TRACE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--scene", "scene_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Scene file with the ground truth (default: the scene stored in the trace).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the report as JSON.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report as JSON ('-': standard output; the table then goes to standard error).")
 @click.option("--timeline/--no-timeline", default=False, show_default=True, help="Also print the event timeline.")
 def report(trace_path: Path, scene_path: Path | None, json_path: Path | None, timeline: bool) -> None:
-    """Recompute the metrics of a simulated session from its TRACE (JSONL)."""
-    from audiointeract.errors import AudioInteractError
+    """Recompute the metrics of a session from its TRACE (JSONL).
+
+    A trace that stops before its session end (a killed writer, a cut file) is scored up
+    to where it stops, and the report says so. A trace of a ``run --fast`` session is
+    scored on stream time.
+    """
     from audiointeract.simulators.files import load_scene
     from audiointeract.simulators.metrics import score
     from audiointeract.trace import Trace
 
-    try:
+    json_out = open_output(json_path, "--json") if json_path is not None else None
+    with one_line_errors():
         trace = Trace.load(trace_path)
         scene = load_scene(scene_path) if scene_path else None
         result = score(trace, scene)
-    except AudioInteractError as exc:
-        raise click.ClickException(str(exc)) from exc
-    out = sys.stdout
+    out = sys.stderr if is_stdout(json_path) else sys.stdout
     if timeline:
         print_timeline(trace, out)
         out.write("\n")
     out.write(result.table() + "\n")
-    if json_path:
-        write_report_json(result, json_path)
-        out.write(f"report written to {json_path}\n")
+    if json_out is not None:
+        write_report_json(result, json_out)
+        if not is_stdout(json_path):
+            json_out.close()
+            out.write(f"report written to {json_path}\n")

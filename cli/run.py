@@ -4,7 +4,8 @@ Output paths are opened before the session starts; the trace is streamed as even
 happen and the reply WAV is written as it plays, so every ending keeps what was heard.
 SIGINT and SIGTERM stop the session gracefully (a second one cuts it short at once).
 Exit codes: 0 the input ended (or the session was stopped as asked), 1 the session
-failed, 2 a usage error, 128+N stopped by signal N.
+failed, 2 a usage error, 128+N stopped by signal N. ``--trace -`` streams the trace to
+standard output (the timeline then goes to standard error).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
+from audiointeract.cli._errors import UsageError, is_stdout, one_line_errors
 from audiointeract.cli._options import parse_backend_options, parse_tasks
+from audiointeract.options import one_line
 
 if TYPE_CHECKING:
     from audiointeract.session import Session
@@ -46,13 +49,14 @@ _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 @click.option("--first-token-timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
               help="Seconds a reply may take to produce its first output before it fails (and is retried once).")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Stream the trace (JSONL) to this file as events happen.")
+              help="Stream the trace (JSONL) to this file as events happen ('-': standard output).")
 @click.option("--out-wav", type=click.Path(dir_okay=False, path_type=Path), help="Write reply audio to a WAV file.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Draw the session when it ends (.png, .svg or .html), as `audiointeract plot` does.")
 @click.option("--pcm-out", is_flag=True, help="Write reply audio as raw int16 PCM to stdout (timeline goes to stderr).")
 @click.option("--play", is_flag=True, help="Play reply audio on the sound card (needs audiointeract[audio-out]).")
-@click.option("--rate", type=int, default=16000, show_default=True, help="Sample rate of raw PCM on stdin.")
+@click.option("--rate", type=int, default=16000, show_default=True,
+              help="Sample rate of raw PCM on stdin (4000-384000 Hz).")
 @click.option("--channels", type=int, default=1, show_default=True, help="Channels of raw PCM on stdin.")
 @click.option("--dtype", type=click.Choice(["int16", "int32", "float32"]), default="int16", show_default=True,
               help="Sample type of raw PCM on stdin.")
@@ -98,8 +102,15 @@ def run(
     backend_options = parse_backend_options(options)
     if play and not realtime:
         raise click.BadParameter("playing on the sound card needs real-time pacing; drop --fast", param_hint="--play")
-    out = sys.stderr if pcm_out else sys.stdout
-    try:
+    trace_out = is_stdout(trace_path)
+    if trace_out and pcm_out:
+        raise UsageError("--trace - and --pcm-out both write to standard output; give --trace a file")
+    if trace_out and plot_path:
+        raise UsageError("--plot draws the trace, which --trace - sends away; give --trace a file or leave it out")
+    if is_stdout(out_wav):
+        raise UsageError("--out-wav needs a file (its header is rewritten as it grows); use --pcm-out for stdout")
+    out = sys.stderr if pcm_out or trace_out else sys.stdout
+    with one_line_errors():
         if plot_path:
             from audiointeract.plotting import check_plot_path
 
@@ -120,7 +131,9 @@ def run(
             chunk_overflow=Overflow.DROP_OLDEST if realtime else Overflow.BLOCK,
             responder_failure=attrs.evolve(base.responder_failure, first_output_timeout=first_token_timeout),
         )
-        recorder: Recorder | None = _output(lambda: JsonlRecorder(trace_path), "--trace") if trace_path else None
+        recorder: Recorder | None = None
+        if trace_path is not None:
+            recorder = JsonlRecorder(sys.stdout) if trace_out else _output(lambda: JsonlRecorder(trace_path), "--trace")
         observers: list[Observer] = [ConsoleTimeline(out)]
         wav = _output(lambda: WavSink(out_wav), "--out-wav") if out_wav else None
         if wav:
@@ -134,8 +147,6 @@ def run(
             "decider": load_backend("decider", decider, **backend_options["decider"]),
             "responder": load_backend("responder", responder, **backend_options["responder"]),
         }
-    except AudioInteractError as exc:
-        raise click.ClickException(str(exc)) from exc
 
     session = Session(
         built["perceiver"],
@@ -164,15 +175,16 @@ def run(
 
     anyio.run(main)
     if failed:
-        raise click.ClickException(str(failed[0]))
-    _report(session, out, trace_path, wav)
+        with one_line_errors():
+            raise failed[0]
+    _report(session, out, None if trace_out else trace_path, wav)
     if plot_path:
         from audiointeract.cli.plot import write_plot
 
         try:
             out.write(write_plot(session.trace, plot_path) + "\n")
         except AudioInteractError as exc:
-            click.echo(f"Error: cannot draw the plot: {exc}", err=True)
+            click.echo(f"Error: cannot draw the plot: {one_line(exc)}", err=True)
     code = _exit_code(session, stopped_by)
     if code:
         ended = session.ended
@@ -188,7 +200,7 @@ def _output(open_it: Callable[[], T], option: str) -> T:
     try:
         return open_it()
     except ConfigurationError as exc:
-        raise click.BadParameter(str(exc), param_hint=option) from exc
+        raise UsageError(f"{option}: {exc}") from exc
 
 
 async def _stop_on_signals(session: Session, scope: Any, stopped_by: list[signal.Signals]) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from audiointeract.cli._errors import UsageError, is_stdout, one_line_errors, open_binary_output, open_output
 from audiointeract.cli._options import parse_backend_options
 from audiointeract.cli.report import print_timeline, write_report_json
+
+if TYPE_CHECKING:
+    from audiointeract.simulators.scene import Scene
 
 __all__ = ["simulate"]
 
@@ -55,16 +59,21 @@ def _parse_fault(item: str) -> dict[str, Any]:
 @click.command()
 @click.argument("scene_path", metavar="SCENE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of rendering and sampled costs.")
-@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the trace (JSONL).")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the report as JSON.")
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the trace (JSONL; '-': standard output).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report as JSON ('-': standard output).")
 @click.option("--perceiver", default="oracle", show_default=True,
-              help="'oracle' (perfect perception of the scene) or a perceiver registry name.")
+              help="'oracle' (perfect perception of the scene; option sound_hop) or a perceiver registry name.")
 @click.option("--decider", default="rules", show_default=True,
-              help="'rules' (answer questions, warn about sounds) or a decider registry name.")
+              help="'rules' (answer questions, warn about sounds; options of TaskRuleDecider) "
+              "or a decider registry name.")
 @click.option("--responder", default="speaking", show_default=True,
-              help="'speaking' (text + synthetic speech) or a responder registry name.")
+              help="'speaking' (text + synthetic speech; options first_token_delay, word_seconds) "
+              "or a responder registry name.")
 @click.option("--option", "-o", "options", multiple=True, metavar="KIND.KEY=VALUE",
-              help="Backend option for a registry backend (values parse as JSON when they can).")
+              help="Backend option, for the built-in backends too (values parse as JSON when they can). "
+              "Registry backends run their compute inline (offload=false): virtual time does not wait for threads.")
 @click.option("--cost", "costs", multiple=True, metavar="KIND.FIELD=SECONDS",
               help="Compute cost, e.g. --cost perceiver.per_audio_second=1.2 --cost decider.fixed=0.05.")
 @click.option("--compute-aware/--compute-unaware", default=True, show_default=True,
@@ -77,7 +86,8 @@ def _parse_fault(item: str) -> dict[str, Any]:
 @click.option("--cooldown", type=float, default=0.0, show_default=True, help="Seconds of quiet after each reply.")
 @click.option("--timeline/--no-timeline", default=True, show_default=True, help="Print the event timeline.")
 @click.option("--wav", "wav_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the rendered scene audio (16 kHz), e.g. to replay it with `audiointeract run`.")
+              help="Also write the rendered scene audio (16 kHz WAV; '-': standard output), "
+              "e.g. to replay it with `audiointeract run`.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also draw the session (.png, .svg or .html), as `audiointeract plot` does.")
 def simulate(
@@ -100,10 +110,12 @@ def simulate(
     wav_path: Path | None,
     plot_path: Path | None,
 ) -> None:
-    """Simulate SCENE (a .json/.toml scene file) on virtual time; print the timeline and metrics."""
+    """Simulate SCENE (a .json/.toml scene file) on virtual time; print the timeline and metrics.
+
+    Whatever goes to standard output (``-`` for --trace, --json or --wav) goes there
+    alone; the timeline and the table then go to standard error.
+    """
     from audiointeract import AudioFormat, FailurePolicy, SessionConfig
-    from audiointeract.errors import AudioInteractError
-    from audiointeract.registry import load_backend
     from audiointeract.simulators.compute import ComputeCosts, CostModel
     from audiointeract.simulators.faults import FaultPlan
     from audiointeract.simulators.files import load_scene
@@ -112,7 +124,17 @@ def simulate(
 
     backend_options = parse_backend_options(options)
     cost_fields = _parse_costs(costs)
-    try:
+    piped = [path for path in (trace_path, json_path, wav_path) if is_stdout(path)]
+    if len(piped) > 1:
+        raise UsageError("only one of --trace, --json and --wav can be '-' (standard output)")
+    trace_out = open_output(trace_path, "--trace") if trace_path else None
+    json_out = open_output(json_path, "--json") if json_path else None
+    wav_out = open_binary_output(wav_path, "--wav") if wav_path else None
+    with one_line_errors():
+        if plot_path:
+            from audiointeract.plotting import check_plot_path
+
+            check_plot_path(plot_path)
         scene = load_scene(scene_path)
         policy = FailurePolicy(timeout=timeout)
         config = SessionConfig(
@@ -123,14 +145,14 @@ def simulate(
             decider_failure=policy,
             responder_failure=FailurePolicy(max_retries=1, timeout=timeout),
         )
-        backends: dict[str, Any] = {}
-        for kind, name, builtin in (
-            ("perceiver", perceiver, "oracle"),
-            ("decider", decider, "rules"),
-            ("responder", responder, "speaking"),
-        ):
-            if name != builtin:
-                backends[kind] = load_backend(kind, name, **backend_options[kind])  # type: ignore[arg-type]
+        backends = {
+            kind: _backend(kind, name, builtin, backend_options[kind], scene)
+            for kind, name, builtin in (
+                ("perceiver", perceiver, "oracle"),
+                ("decider", decider, "rules"),
+                ("responder", responder, "speaking"),
+            )
+        }
         result = run_simulation(
             scene,
             seed=seed,
@@ -140,30 +162,73 @@ def simulate(
             faults=FaultPlan.from_dicts([_parse_fault(item) for item in faults]),
             **backends,
         )
-    except AudioInteractError as exc:
-        raise click.ClickException(str(exc)) from exc
-    out = sys.stdout
+    out = sys.stderr if piped else sys.stdout
     if timeline:
         print_timeline(result.trace, out)
         out.write("\n")
     out.write(result.report.table() + "\n")
-    if wav_path:
-        import soundfile
-
-        from audiointeract.simulators.render import render
-
-        soundfile.write(str(wav_path), render(scene, seed=seed), 16000, subtype="PCM_16")
-        out.write(f"scene audio written to {wav_path}\n")
-    if trace_path:
-        result.trace.save(trace_path)
-        out.write(f"trace written to {trace_path}\n")
-    if json_path:
-        write_report_json(result.report, json_path)
-        out.write(f"report written to {json_path}\n")
+    if wav_out is not None:
+        _write_wav(scene, seed, wav_out)
+        _done(wav_path, wav_out, "scene audio", out)
+    if trace_out is not None:
+        trace_out.write(result.trace.to_jsonl())
+        _done(trace_path, trace_out, "trace", out)
+    if json_out is not None:
+        write_report_json(result.report, json_out)
+        _done(json_path, json_out, "report", out)
     if plot_path:
         from audiointeract.cli.plot import write_plot
 
-        try:
+        with one_line_errors():
             out.write(write_plot(result.trace, plot_path) + "\n")
-        except AudioInteractError as exc:
-            raise click.ClickException(str(exc)) from exc
+
+
+def _backend(kind: str, name: str, builtin: str, options: dict[str, Any], scene: Scene) -> Any:
+    """A registry backend, or the built-in one with the options given to it (None: the default)."""
+    from audiointeract.options import build
+    from audiointeract.registry import backend_options, find_backend, load_backend
+
+    if name == builtin:
+        return build(f"the simulator's {kind} {builtin!r}", _builtin(kind, scene), options) if options else None
+    takes = {option.name for option in backend_options(find_backend(kind, name))}  # type: ignore[arg-type]
+    if "offload" in takes:
+        if options.get("offload", False) is not False:
+            raise UsageError(
+                f"-o {kind}.offload=true runs {name!r} on a thread, which virtual time does not wait for "
+                f"(every event would land at the scene's end); drop it: simulate runs the model inline"
+            )
+        options = {**options, "offload": False}
+    return load_backend(kind, name, **options)  # type: ignore[arg-type]
+
+
+def _builtin(kind: str, scene: Scene) -> Any:
+    from audiointeract.backends.mock import ScriptedPerceiver
+    from audiointeract.simulators.agents import SpeakingResponder, TaskRuleDecider
+    from audiointeract.simulators.oracle import oracle_perceptions
+    from audiointeract.simulators.run import DEFAULT_SOUND_HOP
+
+    def oracle(*, sound_hop: float | None = DEFAULT_SOUND_HOP) -> ScriptedPerceiver:
+        return ScriptedPerceiver(oracle_perceptions(scene, sound_hop=sound_hop))
+
+    return {"perceiver": oracle, "decider": TaskRuleDecider, "responder": SpeakingResponder}[kind]
+
+
+def _write_wav(scene: Scene, seed: int, out: Any) -> None:
+    import io
+
+    import soundfile
+
+    from audiointeract.simulators.render import render
+
+    buffer = io.BytesIO()  # a WAV header needs the length: write it whole, also to a pipe
+    soundfile.write(buffer, render(scene, seed=seed), 16000, subtype="PCM_16", format="WAV")
+    out.write(buffer.getvalue())
+    out.flush()
+
+
+def _done(path: Path | None, stream: Any, what: str, out: Any) -> None:
+    if is_stdout(path):
+        stream.flush()
+        return
+    stream.close()
+    out.write(f"{what} written to {path}\n")

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from audiointeract.cli._errors import one_line_errors
+
 __all__ = ["train"]
 
 
@@ -24,7 +26,7 @@ __all__ = ["train"]
     help="Continue from the last finished epoch saved in OUTPUT/resume.",
 )
 @click.option("--seed", type=int, help="Override the config's seed.")
-@click.option("--epochs", type=int, help="Override the config's number of epochs.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Override the config's number of epochs.")
 def train(config_path: Path, output: Path | None, resume: bool, seed: int | None, epochs: int | None) -> None:
     """Generate episodes, fit the policy and write OUTPUT/config.json + OUTPUT/model.safetensors.
 
@@ -34,11 +36,10 @@ def train(config_path: Path, output: Path | None, resume: bool, seed: int | None
     import attrs
     from tqdm import tqdm
 
-    from audiointeract.errors import AudioInteractError
     from audiointeract.training.config import load_config
     from audiointeract.training.loop import train as run_training
 
-    try:
+    with one_line_errors():
         config = load_config(config_path, output=output)
         changes: dict[str, Any] = {}
         if seed is not None:
@@ -59,8 +60,6 @@ def train(config_path: Path, output: Path | None, resume: bool, seed: int | None
                 bar.refresh()
 
             result = run_training(config, resume=resume, progress=progress)
-    except AudioInteractError as exc:
-        raise click.ClickException(str(exc)) from exc
     click.echo(f"wrote {result.checkpoint}")
     click.echo(
         "epoch losses (train/val): "

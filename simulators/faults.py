@@ -115,13 +115,16 @@ class FaultPlan:
     def from_dicts(cls, items: Sequence[dict[str, Any]]) -> FaultPlan:
         """Rebuild from :meth:`Fault.to_dict` outputs."""
         faults = []
+        given: object = items  # from a file: anything
+        if isinstance(given, str | bytes) or not isinstance(given, Sequence):
+            raise ConfigurationError(f"faults must be a list of objects, got {type(given).__name__}")
         for item in items:
-            data = dict(item)
-            if data.get("end") is None:
-                data["end"] = math.inf
             try:
+                data = dict(item)
+                if data.get("end") is None:
+                    data["end"] = math.inf
                 faults.append(Fault(**data))
-            except TypeError as exc:
+            except (TypeError, ValueError) as exc:
                 raise ConfigurationError(f"malformed fault {item!r}: {exc}") from exc
         return cls(faults=faults)
 

@@ -22,21 +22,27 @@ def load_scene(path: str | Path, *, bank: ClipBank | None = None) -> Scene:
     speech, ``text`` (the clip's known transcript).
     """
     file = Path(path)
+    if file.is_dir():
+        raise ConfigurationError(f"scene file {str(file)!r} is a directory; give a .json or .toml file")
     if not file.is_file():
         raise ConfigurationError(f"scene file {str(file)!r} does not exist")
-    text = file.read_text(encoding="utf-8")
+    if file.suffix not in (".json", ".toml"):
+        raise ConfigurationError(f"scene file {str(file)!r} must end in .json or .toml")
     try:
-        if file.suffix == ".toml":
-            data: Any = tomllib.loads(text)
-        elif file.suffix == ".json":
-            data = json.loads(text)
-        else:
-            raise ConfigurationError(f"scene file {str(file)!r} must end in .json or .toml")
-    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigurationError(f"scene file {str(file)!r} is not valid {file.suffix[1:].upper()}: {exc}") from exc
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"scene file {str(file)!r} is not UTF-8 text (byte {exc.start})") from exc
+    try:
+        data: Any = tomllib.loads(text) if file.suffix == ".toml" else json.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())
+        raise ConfigurationError(f"scene file {str(file)!r} is not valid {file.suffix[1:].upper()}: {reason}") from exc
     if not isinstance(data, Mapping):
         raise ConfigurationError(f"scene file {str(file)!r} must hold one object/table")
-    return scene_from_mapping(data, bank=bank)
+    try:
+        return scene_from_mapping(data, bank=bank)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"scene file {str(file)!r}: {exc}") from exc
 
 
 def scene_from_mapping(data: Mapping[str, Any], *, bank: ClipBank | None = None) -> Scene:

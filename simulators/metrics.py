@@ -4,13 +4,19 @@
 against the scene's expected-response windows at several tolerances, TimeDiff,
 false triggers per hour, decision / first-token / first-audio latency percentiles,
 the paper's first-chunk latency and stall rate, resume latency, cancel latency and
-agent/user overlap. All times are session seconds, which equal stream seconds in a
-real-time-paced simulation.
+agent/user overlap. Every time a metric compares is on one axis: session seconds,
+which equal stream seconds in a real-time-paced session (a simulation, ``run
+--realtime``); a trace of a ``Pacing.FAST`` session (``run --fast``), whose session
+times are wall-clock moments unrelated to the audio, is first put on the stream axis
+(:func:`on_stream_axis`). A partial trace (no ``SessionEnded``, or cut mid-line) is
+scored up to where it stops: expected responses it never got to are left out, and the
+report says so.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -33,7 +39,7 @@ from audiointeract.events import (
     ReplyText,
 )
 from audiointeract.simulators.scene import Expectation, Scene
-from audiointeract.trace import Trace
+from audiointeract.trace import Trace, TraceRecord
 
 __all__ = [
     "TOLERANCES",
@@ -44,6 +50,7 @@ __all__ = [
     "Response",
     "ToleranceScore",
     "match",
+    "on_stream_axis",
     "reply_spans",
     "responses",
     "score",
@@ -51,6 +58,8 @@ __all__ = [
 
 TOLERANCES: tuple[float, ...] = (0.0, 0.4, 0.8, 2.0)
 _EPS = 1e-9
+_SESSION_TIMES = ("at", "decided_at", "requested_at", "carried_out_at", "first_output_at", "emitted_at")
+"""Event fields that hold session times (``ReplyAudio.play_at`` of a FAST session is stream time already)."""
 
 
 def _clean(value: float | None) -> float | None:
@@ -153,6 +162,14 @@ class Report:
     counts: dict[str, int]
     backend_errors: dict[str, int]
     expectations: tuple[ExpectationResult, ...]
+    axis: str = "session"
+    """``"session"`` (real-time pacing: session time is stream time) or ``"stream"`` (a FAST trace put on it)."""
+    partial: bool = False
+    """The trace stops before its ``SessionEnded`` (the writer was killed, or the file was cut)."""
+    scored_until: float | None = None
+    """For a partial trace: where it stops, on the report's axis; nothing after it is scored."""
+    left_out: int = 0
+    """Expected responses of a partial trace whose windows were not over where it stops."""
 
     def at(self, tolerance: float) -> ToleranceScore:
         """The score at ``tolerance`` seconds."""
@@ -168,7 +185,15 @@ class Report:
 
     def table(self) -> str:
         """A fixed-width text table of the headline metrics."""
-        lines = [f"scene {self.scene!r}: {self.duration:.1f} s of audio, chunk {self.chunk_seconds:.2f} s", ""]
+        lines = [f"scene {self.scene!r}: {self.duration:.1f} s of audio, chunk {self.chunk_seconds:.2f} s"]
+        if self.partial:
+            lines.append(
+                f"partial trace: it stops at {self.scored_until or 0.0:.2f} s without a session end; scored up to "
+                f"there ({self.left_out} expected response(s) after it left out)"
+            )
+        if self.axis == "stream":
+            lines.append("fast-paced session: times are stream times (compute took no stream time)")
+        lines.append("")
         lines.append(f"{'tolerance':>10} {'precision':>10} {'recall':>8} {'F1':>6} {'TimeDiff':>9} {'false':>6}")
         for row in self.tolerances:
             diff = "-" if row.time_diff is None else f"{row.time_diff:.3f}"
@@ -327,6 +352,43 @@ def _overlap(a: Iterable[tuple[float, float]], b: Iterable[tuple[float, float]])
     return total
 
 
+def on_stream_axis(trace: Trace) -> Trace:
+    """The trace with every session time replaced by the stream time heard at that moment.
+
+    For a ``Pacing.FAST`` session, whose session times are wall-clock moments: its chunks
+    enter in lock-step with the decisions, so the stream position heard is the time
+    that lines up with the scene (a decision's time becomes its ``heard_until``).
+    """
+    ats = [record.at for record in trace]
+    heards = [record.heard for record in trace]
+
+    def stream(at: float) -> float:
+        position = bisect_right(ats, at + _EPS) - 1
+        return heards[position] if position >= 0 else 0.0
+
+    records = []
+    for record in trace:
+        event = record.event
+        changes = {
+            name: stream(value)
+            for name in _SESSION_TIMES
+            if isinstance(value := getattr(event, name, None), float)
+        }
+        records.append(
+            TraceRecord(seq=record.seq, at=record.heard, heard=record.heard,
+                        event=attrs.evolve(event, **changes) if changes else event)  # type: ignore[arg-type]
+        )
+    return Trace(records=records, meta=trace.meta, truncated=trace.truncated)
+
+
+def _observed(
+    expected: Sequence[Expectation], made: Sequence[Response], until: float, tolerance: float
+) -> list[Expectation]:
+    """The expectations a partial trace can be scored on: over before it stops, or already answered."""
+    answered = {id(e) for e, _ in match(expected, made, tolerance)}
+    return [e for e in expected if e.window_end + tolerance <= until + _EPS or id(e) in answered]
+
+
 def score(trace: Trace, scene: Scene | None = None, *, tolerances: Sequence[float] = TOLERANCES) -> Report:
     """Score a trace against a scene (default: the scene stored in ``trace.meta['scene']``)."""
     if scene is None:
@@ -334,10 +396,23 @@ def score(trace: Trace, scene: Scene | None = None, *, tolerances: Sequence[floa
         if not isinstance(stored, dict):
             raise ConfigurationError("the trace holds no scene in its meta; pass the scene explicitly")
         scene = Scene.from_dict(stored)
+    fast = trace.meta.get("pacing") == "fast"
+    complete = trace.complete
+    if fast:
+        trace = on_stream_axis(trace)
     chunk = float(trace.meta.get("chunk_seconds", 0.4))
-    expected = scene.expectations(chunk)
     made = responses(trace)
     loosest = max(tolerances) if tolerances else 0.0
+    expected: Sequence[Expectation] = scene.expectations(chunk)
+    duration = scene.duration
+    until = None
+    left_out = 0
+    if not complete:
+        until = trace.records[-1].at if trace.records else 0.0
+        observed = _observed(expected, made, until, loosest)
+        left_out = len(expected) - len(observed)
+        expected = observed
+        duration = min(duration, until)
 
     rows = []
     for tolerance in sorted(tolerances):
@@ -360,8 +435,8 @@ def score(trace: Trace, scene: Scene | None = None, *, tolerances: Sequence[floa
     pairs = match(expected, made, loosest)
     by_expectation = {id(e): r for e, r in pairs}
     results = tuple(ExpectationResult(expectation=e, response=by_expectation.get(id(e))) for e in expected)
-    quiet = scene.duration - _union_length(
-        ((e.window_start, e.window_end + loosest) for e in expected), 0.0, scene.duration
+    quiet = duration - _union_length(
+        ((e.window_start, e.window_end + loosest) for e in expected), 0.0, duration
     )
     false_triggers = len(made) - len(pairs)
 
@@ -385,7 +460,7 @@ def score(trace: Trace, scene: Scene | None = None, *, tolerances: Sequence[floa
         errors[error.component] = errors.get(error.component, 0) + 1
     return Report(
         scene=scene.name,
-        duration=scene.duration,
+        duration=duration,
         chunk_seconds=chunk,
         tolerances=tuple(rows),
         false_triggers_per_hour=false_triggers / (quiet / 3600) if quiet > _EPS else None,
@@ -412,6 +487,10 @@ def score(trace: Trace, scene: Scene | None = None, *, tolerances: Sequence[floa
         counts=counts,
         backend_errors=errors,
         expectations=results,
+        axis="stream" if fast else "session",
+        partial=not complete,
+        scored_until=until,
+        left_out=left_out,
     )
 
 

@@ -23,7 +23,7 @@ import attrs
 
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import StandingTask
-from audiointeract.simulators._validation import finite, non_negative, one_of, positive
+from audiointeract.simulators._validation import MAX_SCENE_SECONDS, non_negative, one_of, positive, within
 from audiointeract.simulators.faults import Fault, FaultPlan
 
 __all__ = [
@@ -40,6 +40,8 @@ __all__ = [
 ]
 
 _EPS = 1e-9
+_GAIN_DB = within(-120.0, 60.0)
+_SNR_DB = within(-60.0, 120.0)
 
 
 def label_time(evidence_end: float, chunk_seconds: float) -> float:
@@ -58,12 +60,20 @@ class Anchor(enum.Enum):
     """The segment's start (warn about an alarm as soon as it sounds)."""
 
 
+def _anchor(value: object) -> Anchor:
+    try:
+        return Anchor(value)
+    except ValueError as exc:
+        choices = " or ".join(repr(anchor.value) for anchor in Anchor)
+        raise ConfigurationError(f"Expect.anchor must be {choices}, got {value!r}") from exc
+
+
 @attrs.frozen(kw_only=True)
 class Expect:
     """A response for ``task`` is expected in ``[anchor + delay, anchor + delay + within]``."""
 
     task: str
-    anchor: Anchor = attrs.field(default=Anchor.END, converter=Anchor)
+    anchor: Anchor = attrs.field(default=Anchor.END, converter=_anchor)
     delay: float = attrs.field(default=0.0, validator=non_negative)
     within: float = attrs.field(default=2.0, validator=positive)
 
@@ -103,7 +113,7 @@ class Segment:
     start: float = attrs.field(validator=non_negative)
     duration: float = attrs.field(validator=positive)
     clip: str | None = None
-    gain_db: float = attrs.field(default=0.0, validator=finite)
+    gain_db: float = attrs.field(default=0.0, validator=_GAIN_DB)
     expects: tuple[Expect, ...] = attrs.field(default=(), converter=_expects)
 
     @property
@@ -127,8 +137,8 @@ class Speech(Segment):
 
     @text.validator
     def _check_text(self, _: attrs.Attribute[str], value: str) -> None:
-        if not value.strip():
-            raise ConfigurationError("Speech.text must not be empty")
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigurationError(f"Speech.text must be a non-empty string, got {value!r}")
 
     @property
     def label(self) -> str:
@@ -150,8 +160,8 @@ class Sound(Segment):
 
     @label_.validator
     def _check_label(self, _: attrs.Attribute[str], value: str) -> None:
-        if not value.strip():
-            raise ConfigurationError("Sound.label must not be empty")
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigurationError(f"Sound.label must be a non-empty string, got {value!r}")
 
     @score.validator
     def _check_score(self, _: attrs.Attribute[float], value: float) -> None:
@@ -183,15 +193,19 @@ class NoiseBed:
     "brown"; a ``clip`` (looped) replaces the synthetic noise.
     """
 
-    snr_db: float = attrs.field(default=20.0, validator=finite)
+    snr_db: float = attrs.field(default=20.0, validator=_SNR_DB)
     start: float = attrs.field(default=0.0, validator=non_negative)
     end: float | None = None
     color: str = attrs.field(default="pink", validator=one_of("white", "pink", "brown"))
     clip: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        if self.end is not None and not (math.isfinite(self.end) and self.end > self.start):
-            raise ConfigurationError(f"NoiseBed end {self.end} must be after its start {self.start}")
+        if self.end is not None and not (
+            isinstance(self.end, int | float) and math.isfinite(self.end) and self.start < self.end <= MAX_SCENE_SECONDS
+        ):
+            raise ConfigurationError(
+                f"NoiseBed.end must be after its start {self.start} and at most {MAX_SCENE_SECONDS:g} s, got {self.end}"
+            )
 
 
 def _tasks(value: Sequence[StandingTask | Mapping[str, Any]]) -> tuple[StandingTask, ...]:
@@ -233,8 +247,10 @@ class Scene:
         return max((segment.end for segment in self.segments), default=0.0) + self.tail
 
     def __attrs_post_init__(self) -> None:
-        if not (math.isfinite(self.duration) and self.duration > 0):
-            raise ConfigurationError(f"Scene.duration must be > 0, got {self.duration}")
+        if not (math.isfinite(self.duration) and 0 < self.duration <= MAX_SCENE_SECONDS):
+            raise ConfigurationError(
+                f"Scene.duration must be > 0 and at most {MAX_SCENE_SECONDS:g} s, got {self.duration}"
+            )
         names = [task.name for task in self.tasks]
         if len(set(names)) != len(names):
             raise ConfigurationError(f"scene task names must be unique, got {names}")
@@ -313,20 +329,25 @@ class Scene:
             segments.append(segment)
             cursor = max(cursor, segment.end)
         tasks = data.get("tasks") or [{"name": "answer", "instruction": "Answer questions addressed to you."}]
-        kwargs: dict[str, Any] = {
-            "segments": segments,
-            "tasks": tasks,
-            "noise": [_noise_from_dict(raw) for raw in data.get("noise", [])],
-            "name": str(data.get("name", "scene")),
-            "description": str(data.get("description", "")),
-            "tail": float(data.get("tail", 1.0)),
-            "faults": FaultPlan.from_dicts(data.get("faults", [])).faults,
-        }
-        if data.get("duration") is not None:
-            kwargs["duration"] = float(data["duration"])
+        noise = data.get("noise", [])
+        if not isinstance(noise, list):
+            raise ConfigurationError(f"a scene's 'noise' must be a list, got {type(noise).__name__}")
         try:
+            kwargs: dict[str, Any] = {
+                "segments": segments,
+                "tasks": tasks,
+                "noise": [_noise_from_dict(raw) for raw in noise],
+                "name": str(data.get("name", "scene")),
+                "description": str(data.get("description", "")),
+                "tail": _seconds("scene tail", data.get("tail", 1.0)),
+                "faults": FaultPlan.from_dicts(data.get("faults", [])).faults,
+            }
+            if data.get("duration") is not None:
+                kwargs["duration"] = _seconds("scene duration", data["duration"])
             return cls(**kwargs)
-        except TypeError as exc:
+        except ConfigurationError:
+            raise
+        except (TypeError, ValueError, AttributeError) as exc:
             raise ConfigurationError(f"malformed scene: {exc}") from exc
 
 
@@ -353,20 +374,31 @@ def _segment_from_dict(index: int, raw: Any, cursor: float, durations: Mapping[s
     cls = _SEGMENT_TYPES.get(str(kind))
     if cls is None:
         raise ConfigurationError(f"segment {index} has unknown kind {kind!r}; use one of {sorted(_SEGMENT_TYPES)}")
-    gap = float(fields.pop("gap", 0.0))
-    fields.setdefault("start", cursor + gap)
-    if "duration" not in fields:
-        clip = fields.get("clip")
-        if clip is None or clip not in durations:
-            raise ConfigurationError(f"segment {index} ({kind}) needs a 'duration' or a clip of known length")
-        fields["duration"] = durations[clip]
     try:
-        fields["expects"] = tuple(Expect(**e) for e in fields.get("expects", ()))
+        fields.setdefault("start", cursor + _seconds("gap", fields.pop("gap", 0.0)))
+        if "duration" not in fields:
+            clip = fields.get("clip")
+            if not isinstance(clip, str) or clip not in durations:
+                raise ConfigurationError("it needs a 'duration' or a clip of known length")
+            fields["duration"] = durations[clip]
+        expects = fields.get("expects", ())
+        if not isinstance(expects, list | tuple):
+            raise ConfigurationError(f"'expects' must be a list of objects, got {type(expects).__name__}")
+        fields["expects"] = tuple(Expect(**e) for e in expects)
         segment = cls(**fields)
-    except TypeError as exc:
+    except (TypeError, ValueError, AttributeError) as exc:  # ConfigurationError too: say which segment
         raise ConfigurationError(f"segment {index} ({kind}) is malformed: {exc}") from exc
     assert isinstance(segment, Speech | Sound | Silence)
     return segment
+
+
+def _seconds(name: str, value: object) -> float:
+    """A scene-level time from a file: a number from 0 to :data:`MAX_SCENE_SECONDS`."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+        math.isfinite(value) and 0 <= value <= MAX_SCENE_SECONDS
+    ):
+        raise ConfigurationError(f"{name} must be a number from 0 to {MAX_SCENE_SECONDS:g} s, got {value!r}")
+    return float(value)
 
 
 def _noise_from_dict(raw: Any) -> NoiseBed:
@@ -374,5 +406,5 @@ def _noise_from_dict(raw: Any) -> NoiseBed:
         raise ConfigurationError(f"a noise bed must be a table/object, got {type(raw).__name__}")
     try:
         return NoiseBed(**raw)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"malformed noise bed: {exc}") from exc
