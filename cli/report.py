@@ -40,8 +40,12 @@ def write_report_json(result: Report, out: IO[str]) -> None:
               help="Scene file with the ground truth (default: the scene stored in the trace).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the report as JSON ('-': standard output; the table then goes to standard error).")
+@click.option("--any-clip-path", is_flag=True,
+              help="Let the scene's clips be any file (default: its folder and the clip banks only).")
 @click.option("--timeline/--no-timeline", default=False, show_default=True, help="Also print the event timeline.")
-def report(trace_path: Path, scene_path: Path | None, json_path: Path | None, timeline: bool) -> None:
+def report(
+    trace_path: Path, scene_path: Path | None, json_path: Path | None, any_clip_path: bool, timeline: bool
+) -> None:
     """Recompute the metrics of a session from its TRACE (JSONL).
 
     A trace that stops before its session end (a killed writer, a cut file) is scored up
@@ -55,7 +59,7 @@ def report(trace_path: Path, scene_path: Path | None, json_path: Path | None, ti
     json_out = open_output(json_path, "--json") if json_path is not None else None
     with one_line_errors():
         trace = Trace.load(trace_path)
-        scene = load_scene(scene_path) if scene_path else None
+        scene = load_scene(scene_path, any_clip_path=any_clip_path) if scene_path else None
         result = score(trace, scene)
     out = sys.stderr if is_stdout(json_path) else sys.stdout
     if timeline:

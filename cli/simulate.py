@@ -84,6 +84,8 @@ def _parse_fault(item: str) -> dict[str, Any]:
 @click.option("--chunk-seconds", type=float, default=0.4, show_default=True, help="Chunk duration (0.1-2 s).")
 @click.option("--half-duplex", is_flag=True, help="No decisions while a reply is in flight (the paper's scheduler).")
 @click.option("--cooldown", type=float, default=0.0, show_default=True, help="Seconds of quiet after each reply.")
+@click.option("--any-clip-path", is_flag=True,
+              help="Let the scene's clips be any file (default: its folder and the clip banks only).")
 @click.option("--timeline/--no-timeline", default=True, show_default=True, help="Print the event timeline.")
 @click.option("--wav", "wav_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the rendered scene audio (16 kHz WAV; '-': standard output), "
@@ -106,6 +108,7 @@ def simulate(
     chunk_seconds: float,
     half_duplex: bool,
     cooldown: float,
+    any_clip_path: bool,
     timeline: bool,
     wav_path: Path | None,
     plot_path: Path | None,
@@ -135,7 +138,7 @@ def simulate(
             from audiointeract.plotting import check_plot_path
 
             check_plot_path(plot_path)
-        scene = load_scene(scene_path)
+        scene = load_scene(scene_path, any_clip_path=any_clip_path)
         policy = FailurePolicy(timeout=timeout)
         config = SessionConfig(
             audio=AudioFormat(chunk_seconds=chunk_seconds),

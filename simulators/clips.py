@@ -18,6 +18,13 @@ environment variable):
 A fourth is generated: ``tts:<text>`` is ``<text>`` read by the piper neural voice (extra
 ``tts``), rendered once into the cache (:mod:`audiointeract.simulators.voice`); its
 transcript is the text. Any other clip string is a file path.
+
+Clip names cannot leave their bank's folder (``sonic-pi:../../x`` is refused). A scene
+*file*'s path clips are confined to its folder and the bank roots
+(:func:`~audiointeract.simulators.files.load_scene`, opt-out ``any_clip_path=True``,
+``--any-clip-path`` on the command line). Raw PCM (``.raw``) has no header saying its
+format, so it is read only from a bank, as the bank's ``raw_rate`` (16 kHz) 16-bit
+little-endian samples; a raw file named by path is refused.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from audiointeract.audio import FloatArray, to_mono_float32
+from audiointeract.audio import FloatArray, check_sample_rate, to_mono_float32
 from audiointeract.errors import AudioFormatError, ConfigurationError
 from audiointeract.lru import LruCache
 
@@ -48,6 +55,9 @@ _ASTERISK_TRANSCRIPTS = (
 )
 _EXTENSIONS = (".wav", ".flac", ".raw")
 _RAW_RATE = 16000
+_RAW = "<i2"
+_LONGEST_CLIP = 3 * 3600.0
+"""Longest clip decoded (a scene lasts at most as long)."""
 CLIP_CACHE: LruCache[str, tuple[FloatArray, int]] = LruCache(
     256, max_weight=64 * 2**20, weigh=lambda clip: clip[0].nbytes
 )
@@ -55,14 +65,29 @@ CLIP_CACHE: LruCache[str, tuple[FloatArray, int]] = LruCache(
 
 
 class ClipBank:
-    """Finds, loads (cached) and transcribes clips by ``"<bank>:<name>"`` or path."""
+    """Finds, loads (cached) and transcribes clips by ``"<bank>:<name>"`` or path.
 
-    def __init__(self, roots: Mapping[str, str | Path], *, asterisk_transcripts: str | Path | None = None) -> None:
+    ``.raw`` files in a bank are read as 16-bit little-endian PCM at ``raw_rate`` Hz.
+    """
+
+    def __init__(
+        self,
+        roots: Mapping[str, str | Path],
+        *,
+        asterisk_transcripts: str | Path | None = None,
+        raw_rate: int = _RAW_RATE,
+    ) -> None:
         self.roots = {name: Path(root) for name, root in roots.items()}
         self._asterisk_transcripts = Path(asterisk_transcripts) if asterisk_transcripts else None
+        try:
+            self.raw_rate = check_sample_rate(raw_rate, "ClipBank raw_rate")
+        except AudioFormatError as exc:
+            raise ConfigurationError(str(exc)) from exc
 
     def path(self, clip: str) -> Path:
-        """The file a clip name refers to; raises ConfigurationError when absent."""
+        """The file a clip name refers to; raises ConfigurationError when absent or outside its bank."""
+        if not isinstance(clip, str) or not clip:
+            raise ConfigurationError(f"a clip must be a non-empty string, got {clip!r}")
         bank, sep, name = clip.partition(":")
         if bank == "tts" and sep:
             from audiointeract.simulators.voice import voice_clip  # noqa: PLC0415 - piper loads only for tts clips
@@ -70,12 +95,20 @@ class ClipBank:
             return voice_clip(name)
         if not sep or bank not in self.roots:
             candidate = Path(clip)
+            if candidate.suffix == ".raw" and not self.in_bank(candidate):
+                raise ConfigurationError(
+                    f"clip {clip!r} is raw PCM, which has no header saying its format; convert it to WAV "
+                    "(e.g. sox -t raw -r 16000 -e signed -b 16 -c 1 in.raw out.wav) or put it in a bank"
+                )
             if candidate.is_file():
                 return candidate
             raise ConfigurationError(
                 f"clip {clip!r} is neither '<bank>:<name>' with bank in {sorted(self.roots)} nor an existing file"
             )
-        base = self.roots[bank] / name
+        root = Path(os.path.normpath(self.roots[bank]))
+        base = Path(os.path.normpath(root / name))
+        if Path(name).is_absolute() or not base.is_relative_to(root) or base == root:
+            raise ConfigurationError(f"clip {clip!r} names a file outside the {bank!r} bank's folder")
         for candidate in (base, *(base.with_name(base.name + ext) for ext in _EXTENSIONS)):
             if candidate.is_file():
                 return candidate
@@ -89,9 +122,14 @@ class ClipBank:
         path = str(self.path(clip))
         found = CLIP_CACHE.get(path)
         if found is None:
-            found = _read(path)
+            found = _read(path, self.raw_rate)
             CLIP_CACHE.put(path, found)
         return found
+
+    def in_bank(self, path: Path) -> bool:
+        """Whether ``path`` (resolved) lies inside one of the bank roots."""
+        target = path.resolve()
+        return any(target.is_relative_to(root.resolve()) for root in self.roots.values())
 
     def duration(self, clip: str) -> float:
         """Length of a clip in seconds."""
@@ -124,19 +162,26 @@ def default_bank() -> ClipBank:
     return ClipBank(roots, asterisk_transcripts=transcripts)
 
 
-def _read(path: str) -> tuple[FloatArray, int]:
+def _read(path: str, raw_rate: int) -> tuple[FloatArray, int]:
     if path.endswith(".raw"):
-        data = np.fromfile(path, dtype="<i2")
+        seconds = Path(path).stat().st_size / np.dtype(_RAW).itemsize / raw_rate
+        if seconds > _LONGEST_CLIP:
+            raise AudioFormatError(f"clip {path!r} lasts {seconds:.0f} s, longer than {_LONGEST_CLIP:g} s")
+        data = np.fromfile(path, dtype=_RAW)
         if data.size == 0:
             raise AudioFormatError(f"clip {path!r} is empty")
-        samples, rate = to_mono_float32(data), _RAW_RATE
+        samples, rate = to_mono_float32(data), raw_rate
     else:
         import soundfile  # noqa: PLC0415 - only real clips need libsndfile
 
         try:
+            info = soundfile.info(path)
+            check_sample_rate(info.samplerate, f"the sample rate of clip {path!r}")
+            if info.duration > _LONGEST_CLIP:
+                raise AudioFormatError(f"clip {path!r} lasts {info.duration:.0f} s, longer than {_LONGEST_CLIP:g} s")
             data, rate = soundfile.read(path, dtype="float32", always_2d=True)
         except RuntimeError as exc:
-            raise AudioFormatError(f"cannot read clip {path!r}: {exc}") from exc
+            raise AudioFormatError(f"cannot read clip {path!r}: {' '.join(str(exc).split())}") from exc
         samples = to_mono_float32(data)
     samples.flags.writeable = False
     return samples, int(rate)

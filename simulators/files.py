@@ -15,11 +15,14 @@ from audiointeract.simulators.scene import Scene
 __all__ = ["load_scene", "save_scene", "scene_from_mapping"]
 
 
-def load_scene(path: str | Path, *, bank: ClipBank | None = None) -> Scene:
+def load_scene(path: str | Path, *, bank: ClipBank | None = None, any_clip_path: bool = False) -> Scene:
     """Read a ``.json`` or ``.toml`` scene file.
 
     Segments with a clip may leave out ``duration`` (the clip's length) and, for
-    speech, ``text`` (the clip's known transcript).
+    speech, ``text`` (the clip's known transcript). A clip given as a file path is
+    relative to the scene file's folder and must lie inside it or inside a bank root, so
+    a scene from elsewhere cannot read any file on the machine; ``any_clip_path=True``
+    lifts that (for scene files you wrote yourself).
     """
     file = Path(path)
     if file.is_dir():
@@ -40,7 +43,9 @@ def load_scene(path: str | Path, *, bank: ClipBank | None = None) -> Scene:
     if not isinstance(data, Mapping):
         raise ConfigurationError(f"scene file {str(file)!r} must hold one object/table")
     try:
-        return scene_from_mapping(data, bank=bank)
+        clips = bank or default_bank()
+        confined = _confined(data, file.resolve().parent, clips, any_clip_path=any_clip_path)
+        return scene_from_mapping(confined, bank=clips)
     except ConfigurationError as exc:
         raise ConfigurationError(f"scene file {str(file)!r}: {exc}") from exc
 
@@ -66,6 +71,35 @@ def scene_from_mapping(data: Mapping[str, Any], *, bank: ClipBank | None = None)
                 segment["text"] = transcript
         segments.append(segment)
     return Scene.from_dict({**data, "segments": segments}, durations=durations)
+
+
+def _confined(data: Mapping[str, Any], folder: Path, bank: ClipBank, *, any_clip_path: bool) -> dict[str, Any]:
+    """The scene with every path clip made absolute (relative to ``folder``) and checked to stay inside."""
+    out = dict(data)
+    for key in ("segments", "noise"):
+        items = data.get(key)
+        if not isinstance(items, list):
+            continue
+        out[key] = [
+            {**item, "clip": _clip_path(item["clip"], folder, bank, any_clip_path=any_clip_path)}
+            if isinstance(item, Mapping) and isinstance(item.get("clip"), str)
+            else item
+            for item in items
+        ]
+    return out
+
+
+def _clip_path(clip: str, folder: Path, bank: ClipBank, *, any_clip_path: bool) -> str:
+    name, sep, _ = clip.partition(":")
+    if (sep and name in bank.roots) or name == "tts":  # a bank (or generated) clip: the bank keeps it in its folder
+        return clip
+    target = (folder / clip).resolve()
+    if not any_clip_path and not target.is_relative_to(folder) and not bank.in_bank(target):
+        raise ConfigurationError(
+            f"clip {clip!r} lies outside the scene file's folder and the clip banks; move it next to the scene, "
+            "or allow any path (load_scene(..., any_clip_path=True), --any-clip-path) for a scene you trust"
+        )
+    return str(target)
 
 
 def save_scene(scene: Scene, path: str | Path) -> None:

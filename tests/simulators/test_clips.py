@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from audiointeract.errors import AudioFormatError
+from audiointeract.errors import AudioFormatError, ConfigurationError
 from audiointeract.lru import LruCache
 from audiointeract.simulators import ClipBank, clips, default_bank, load_scene
 from audiointeract.simulators.clips import CLIP_CACHE, DEFAULT_ROOTS
@@ -30,12 +30,18 @@ def test_env_overrides_the_roots(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 def test_plain_paths_and_raw_files(tmp_path: Path) -> None:
     raw = tmp_path / "x.raw"
     (np.arange(1600, dtype="<i2") - 800).tofile(raw)
-    samples, rate = ClipBank({}).load(str(raw))
+    samples, rate = ClipBank({"t": tmp_path}).load("t:x")  # a bank declares its raw format (16 kHz s16)
     assert (samples.size, rate) == (1600, 16000)
+    (np.zeros(800, dtype="<i2")).tofile(tmp_path / "z.raw")
+    assert ClipBank({"t": tmp_path}, raw_rate=8000).load("t:z.raw")[1] == 8000
+    with pytest.raises(ConfigurationError, match="raw PCM, which has no header"):
+        ClipBank({}).load(str(raw))  # by path, nothing says what it holds
+    soundfile.write(tmp_path / "y.wav", np.zeros(800, np.float32), 8000)
+    assert ClipBank({}).load(str(tmp_path / "y.wav"))[1] == 8000
     empty = tmp_path / "empty.raw"
     empty.write_bytes(b"")
     with pytest.raises(AudioFormatError, match="empty"):
-        ClipBank({}).load(str(empty))
+        ClipBank({"t": tmp_path}).load("t:empty")
 
 
 @pytest.mark.skipif(not BANK.available("asterisk"), reason="asterisk sounds not installed")
