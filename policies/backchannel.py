@@ -9,7 +9,7 @@ from audiointeract.conversation import UserTurn
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception
 from audiointeract.interfaces import Decider, DecisionContext
-from audiointeract.policies._options import EPS, check_non_negative
+from audiointeract.policies._options import EPS, check_flag, check_non_negative
 from audiointeract.policies._text import turn_complete
 
 __all__ = ["BackchannelPolicy"]
@@ -42,7 +42,7 @@ class BackchannelPolicy(Decider):
         self.min_gap = check_non_negative("BackchannelPolicy", "min_gap", min_gap)
         if self.max_pause < self.min_pause:
             raise ConfigurationError(f"BackchannelPolicy: max_pause ({max_pause}) must be >= min_pause ({min_pause})")
-        self.only_incomplete = only_incomplete
+        self.only_incomplete = check_flag("BackchannelPolicy", "only_incomplete", only_incomplete)
         self._turn = UserTurn()
         self._since: float | None = None
         self._last = -math.inf

@@ -8,7 +8,7 @@ from audiointeract.conversation import UserTurn
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception, TranscriptUpdate
 from audiointeract.interfaces import Decider, DecisionContext
-from audiointeract.policies._options import EPS, check_non_negative, pick_task
+from audiointeract.policies._options import EPS, check_flag, check_non_negative, check_task, pick_task
 from audiointeract.policies._text import BACKCHANNEL_WORDS, words
 
 __all__ = ["InterruptPolicy"]
@@ -38,8 +38,8 @@ class InterruptPolicy(Decider):
         if isinstance(min_words, bool) or not isinstance(min_words, int) or min_words < 0:
             raise ConfigurationError(f"InterruptPolicy: min_words must be an int >= 0, got {min_words!r}")
         self.min_words = min_words
-        self.task = task
-        self.ignore_backchannel = ignore_backchannel
+        self.task = check_task("InterruptPolicy", "task", task)
+        self.ignore_backchannel = check_flag("InterruptPolicy", "ignore_backchannel", ignore_backchannel)
         self._clear()
 
     def _clear(self) -> None:

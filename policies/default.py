@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from audiointeract.events import StandingTask
 from audiointeract.interfaces import Decider
+from audiointeract.policies._options import check_flag, check_unit
 from audiointeract.policies.backchannel import BackchannelPolicy
 from audiointeract.policies.barge_in import InterruptPolicy
 from audiointeract.policies.composite import CompositePolicy
@@ -51,6 +52,10 @@ def default_policy(
 
     sentence-transformers is loaded only with ``semantic``, at the first decision.
     """
+    owner = "default policy"
+    barge_in, backchannel = check_flag(owner, "barge_in", barge_in), check_flag(owner, "backchannel", backchannel)
+    semantic, offload = check_flag(owner, "semantic", semantic), check_flag(owner, "offload", offload)
+    semantic_threshold = check_unit(owner, "semantic_threshold", semantic_threshold)
     members: list[Decider | tuple[Decider, int]] = []
     if barge_in:
         members.append((InterruptPolicy(min_speech=interrupt_min_speech, min_words=interrupt_min_words), 40))

@@ -8,7 +8,7 @@ from audiointeract.conversation import UserTurn
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception
 from audiointeract.interfaces import Decider, DecisionContext
-from audiointeract.policies._options import EPS, check_non_negative, pick_task
+from audiointeract.policies._options import EPS, check_flag, check_non_negative, check_task, pick_task, string_tuple
 from audiointeract.policies._text import BACKCHANNEL_WORDS, addressed_to_assistant, turn_complete, words
 
 __all__ = ["EndpointingPolicy"]
@@ -45,10 +45,10 @@ class EndpointingPolicy(Decider):
         self.max_delay = check_non_negative("EndpointingPolicy", "max_delay", max_delay)
         if self.max_delay < self.min_delay:
             raise ConfigurationError(f"EndpointingPolicy: max_delay ({max_delay}) must be >= min_delay ({min_delay})")
-        self.names = (names,) if isinstance(names, str) else tuple(names)
-        self.task = task
-        self.completeness = completeness
-        self.addressed_only = addressed_only
+        self.names = string_tuple("EndpointingPolicy", "names", names, empty=True)
+        self.task = check_task("EndpointingPolicy", "task", task)
+        self.completeness = check_flag("EndpointingPolicy", "completeness", completeness)
+        self.addressed_only = check_flag("EndpointingPolicy", "addressed_only", addressed_only)
         self._turn = UserTurn()
         self._agent_was_speaking = False
 

@@ -7,7 +7,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception, TranscriptUpdate
 from audiointeract.interfaces import Decider, DecisionContext
-from audiointeract.policies._options import check_non_negative, pick_task, string_tuple
+from audiointeract.policies._options import (
+    check_flag,
+    check_non_negative,
+    check_task,
+    pick_task,
+    string_mapping,
+    string_tuple,
+)
 from audiointeract.policies._text import words
 
 __all__ = ["KeywordPolicy"]
@@ -40,12 +47,12 @@ class KeywordPolicy(Decider):
         empty = [k for k, phrase in zip(self.keywords, self._phrases, strict=True) if not phrase]
         if empty:
             raise ConfigurationError(f"KeywordPolicy: keywords {empty} have no words once normalised")
-        self.task = task
-        self.task_for = dict(task_for or {})
+        self.task = check_task("KeywordPolicy", "task", task)
+        self.task_for = string_mapping("KeywordPolicy", "task_for", task_for)
         unknown = [k for k in self.task_for if k not in self.keywords]
         if unknown:
             raise ConfigurationError(f"KeywordPolicy: task_for names keywords not in keywords: {unknown}")
-        self.wait_for_pause = wait_for_pause
+        self.wait_for_pause = check_flag("KeywordPolicy", "wait_for_pause", wait_for_pause)
         self.hold = check_non_negative("KeywordPolicy", "hold", hold)
         self._longest = max(len(phrase) for phrase in self._phrases)
         self._tail: list[str] = []

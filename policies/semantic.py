@@ -20,7 +20,7 @@ from audiointeract.events import (
     TranscriptUpdate,
 )
 from audiointeract.interfaces import Decider, DecisionContext
-from audiointeract.policies._options import check_non_negative, check_unit
+from audiointeract.policies._options import check_flag, check_non_negative, check_unit
 from audiointeract.policies.cooldown import Cooldown
 from audiointeract.policies.embeddings import MINILM, TextEmbedder, load_now, shared_embedder
 
@@ -66,6 +66,8 @@ class SemanticPolicy(Decider):
     ) -> None:
         self.tasks = _as_tasks(tasks)
         self.threshold = check_unit("SemanticPolicy", "threshold", threshold)
+        if thresholds is not None and not isinstance(thresholds, Mapping):
+            raise ConfigurationError(f"SemanticPolicy: thresholds must map task names to numbers, got {thresholds!r}")
         self.thresholds = {
             name: check_unit("SemanticPolicy", f"thresholds[{name!r}]", value)
             for name, value in (thresholds or {}).items()
@@ -74,7 +76,7 @@ class SemanticPolicy(Decider):
             unknown = sorted(set(self.thresholds) - {task.name for task in self.tasks})
             if unknown:
                 raise ConfigurationError(f"SemanticPolicy: thresholds name unknown tasks {unknown}")
-        self.sounds = sounds
+        self.sounds = check_flag("SemanticPolicy", "sounds", sounds)
         self.min_sound_score = check_unit("SemanticPolicy", "min_sound_score", min_sound_score)
         self.rearm = check_non_negative("SemanticPolicy", "rearm", rearm)
         self.hold = check_non_negative("SemanticPolicy", "hold", hold)
@@ -82,7 +84,7 @@ class SemanticPolicy(Decider):
             raise ConfigurationError(f"SemanticPolicy: max_words must be an int >= 1, got {max_words!r}")
         self.max_words = max_words
         self.embedder: TextEmbedder = embedder or shared_embedder(MINILM, 384)
-        self.offload = offload
+        self.offload = check_flag("SemanticPolicy", "offload", offload)
         self._vectors: dict[str, FloatArray] = {}
         self._partial = ""
         self._partial_evidence: list[Perception] = []

@@ -7,7 +7,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception, SoundEvent
 from audiointeract.interfaces import Decider, DecisionContext
-from audiointeract.policies._options import check_non_negative, check_unit, pick_task, string_tuple
+from audiointeract.policies._options import (
+    check_flag,
+    check_non_negative,
+    check_task,
+    check_unit,
+    pick_task,
+    string_mapping,
+    string_tuple,
+)
 from audiointeract.policies._text import label_matches
 from audiointeract.policies.cooldown import Cooldown
 
@@ -77,21 +85,21 @@ class SoundEventPolicy(Decider):
         barge_in: bool = False,
     ) -> None:
         self.labels = string_tuple("SoundEventPolicy", "labels", labels)
-        self.ignore = tuple(ignore)
+        self.ignore = string_tuple("SoundEventPolicy", "ignore", ignore, empty=True)
         self.threshold = check_unit("SoundEventPolicy", "threshold", threshold)
         self.speaking_threshold = (
             self.threshold
             if speaking_threshold is None
             else check_unit("SoundEventPolicy", "speaking_threshold", speaking_threshold)
         )
-        self.task = task
-        self.task_for = dict(task_for or {})
+        self.task = check_task("SoundEventPolicy", "task", task)
+        self.task_for = string_mapping("SoundEventPolicy", "task_for", task_for)
         unknown = [label for label in self.task_for if label not in self.labels]
         if unknown:
             raise ConfigurationError(f"SoundEventPolicy: task_for names labels not in labels: {unknown}")
         self.rearm = check_non_negative("SoundEventPolicy", "rearm", rearm)
         self.hold = check_non_negative("SoundEventPolicy", "hold", hold)
-        self.barge_in = barge_in
+        self.barge_in = check_flag("SoundEventPolicy", "barge_in", barge_in)
         self._quiet = Cooldown(self.rearm)  # a label re-arms after `rearm` s without a qualifying event
         self._pending: tuple[str, SoundEvent] | None = None
 

@@ -21,6 +21,7 @@ import torch
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import Action, Decision, Perception, SoundEvent, SpeechActivity, TranscriptUpdate
 from audiointeract.interfaces import Decider, DecisionContext
+from audiointeract.policies._options import check_flag
 from audiointeract.policies.embeddings import CachedEmbedder, load_now, shared_embedder
 from audiointeract.policies.learned import DEFAULT_CHECKPOINT
 from audiointeract.policies.learned.checkpoint import Checkpoint, load_checkpoint
@@ -57,9 +58,12 @@ class LearnedDecider(Decider):
         embedder: CachedEmbedder | None = None,
         offload: bool = True,
     ) -> None:
-        for value in (threshold, interrupt_threshold):
-            if value is not None and not 0.0 < value < 1.0:
-                raise ConfigurationError(f"thresholds must lie in (0, 1), got {value}")
+        for name, value in (("threshold", threshold), ("interrupt_threshold", interrupt_threshold)):
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if value is not None and not (number and 0 < value < 1):
+                raise ConfigurationError(f"LearnedDecider: thresholds must lie in (0, 1), got {name}={value!r}")
+        barge_in = check_flag("LearnedDecider", "barge_in", barge_in)
+        offload = check_flag("LearnedDecider", "offload", offload)
         self.checkpoint = checkpoint
         self._threshold = threshold if threshold is not None else checkpoint.thresholds["respond"]
         self._interrupt = interrupt_threshold if interrupt_threshold is not None else checkpoint.thresholds["interrupt"]
