@@ -52,8 +52,14 @@ class ReplyOutcome(enum.Enum):
 
 
 def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (math.isfinite(value) and value >= 0):
-        raise ConfigurationError(f"{type(instance).__name__}.{attribute.name} must be >= 0, got {value}")
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if not (number and math.isfinite(value) and value >= 0):
+        raise ConfigurationError(f"{type(instance).__name__}.{attribute.name} must be a number >= 0, got {value!r}")
+
+
+def _flag(instance: object, attribute: attrs.Attribute[bool], value: bool) -> None:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"{type(instance).__name__}.{attribute.name} must be True or False, got {value!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -68,8 +74,8 @@ class TurnConfig:
 
     reply_cooldown: float = attrs.field(default=0.0, validator=_non_negative)
     interrupt_cooldown: float = attrs.field(default=0.0, validator=_non_negative)
-    allow_barge_in: bool = True
-    allow_backchannel: bool = True
+    allow_barge_in: bool = attrs.field(default=True, validator=_flag)
+    allow_backchannel: bool = attrs.field(default=True, validator=_flag)
 
 
 @attrs.frozen(kw_only=True)
