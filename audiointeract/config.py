@@ -95,9 +95,8 @@ def _of(kind: type) -> Any:
 
     def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, kind):
-            raise ConfigurationError(
-                f"{type(instance).__name__}.{attribute.name} must be of type {kind.__name__}, got {type(value).__name__}"
-            )
+            owner = f"{type(instance).__name__}.{attribute.name}"
+            raise ConfigurationError(f"{owner} must be of type {kind.__name__}, got {type(value).__name__}")
 
     return check
 
