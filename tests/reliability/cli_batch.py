@@ -17,23 +17,23 @@ import sys
 import traceback
 from typing import Any
 
+from audiointeract.cli import main as cli
+
 
 def _stream(data: bytes = b"") -> io.TextIOWrapper:
     return io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace", write_through=True)
 
 
 def _run(argv: list[str], stdin: bytes) -> dict[str, Any]:
-    from audiointeract.cli import main
-
     saved = sys.stdin, sys.stdout, sys.stderr
     sys.stdin, sys.stdout, sys.stderr = _stream(stdin), _stream(), _stream()
     out, err = sys.stdout, sys.stderr
     try:
-        main(args=argv, prog_name="audiointeract", standalone_mode=True)
+        cli(args=argv, prog_name="audiointeract", standalone_mode=True)
         code = 0
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    except BaseException:  # noqa: BLE001 - what the interpreter would print for an escaped exception
+    except BaseException:
         traceback.print_exc(file=err)
         code = 1
     finally:
