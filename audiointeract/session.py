@@ -311,6 +311,8 @@ class Session:
             try:
                 async with contextlib.aclosing(source.blocks()) as blocks:  # type: ignore[type-var]
                     async for data, rate in blocks:
+                        if self._stop_reason is not None:  # a source that never awaits cannot see the cancel
+                            break
                         try:
                             chunks = ingest.push(data, rate)
                         except AudioInteractError as exc:

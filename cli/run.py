@@ -174,7 +174,7 @@ def run(
                         await backend.aclose()
 
     anyio.run(main)
-    if failed:
+    if failed and not stopped_by:  # a signal while a backend started: the stop is what the user asked for
         with one_line_errors():
             raise failed[0]
     _report(session, out, None if trace_out else trace_path, wav)

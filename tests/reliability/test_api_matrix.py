@@ -426,3 +426,13 @@ def test_scene_files_confine_clips_and_the_opt_out_lifts_it(inputs: Path) -> Non
     assert outside.segments[0].duration == pytest.approx(4.0)
     inside = load_scene(scenes / "inside.json")
     assert inside.segments[0].clip == str((scenes / "beep.wav").resolve())
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("pacing", ["realtime", "fast"])
+async def test_a_stop_before_the_run_takes_no_audio(inputs: Path, pacing: str) -> None:
+    session = Session(EnergyPerceiver(), TurnEndDecider(), ScriptedResponder(), config=SessionConfig(pacing=pacing))  # type: ignore[arg-type]
+    session.stop(reason="SIGINT")  # a signal while the backends were still starting
+    trace = await session.run(FileSource(inputs / "a.wav"))
+    assert trace.ended is not None
+    assert (trace.ended.reason, trace.ended.heard_until) == ("stopped: SIGINT", 0.0)
