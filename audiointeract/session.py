@@ -39,7 +39,7 @@ from audiointeract.clock import Clock, LoopClock, Stopwatch
 from audiointeract.config import DecisionMode, FailureAction, FailurePolicy, Pacing, SessionConfig
 from audiointeract.contracts import check_decision, check_perceptions
 from audiointeract.conversation import Conversation
-from audiointeract.errors import AudioInteractError
+from audiointeract.errors import AudioInteractError, ConfigurationError
 from audiointeract.events import (
     Action,
     AudioReceived,
@@ -136,6 +136,8 @@ class Session:
         recorder: Recorder | None = None,
         meta: dict[str, Any] | None = None,
     ) -> None:
+        _check_parts(perceiver=perceiver, decider=decider, responder=responder, config=config, clock=clock,
+                     observers=observers, recorder=recorder)
         self.perceiver = perceiver
         self.decider = decider
         self.responder = responder
@@ -192,6 +194,7 @@ class Session:
 
     async def run(self, source: AudioSource) -> Trace:
         """Run until the source ends (and the last reply is done); return the recorded trace."""
+        _check_source(source)
         await self._begin()
         await self._run(source)
         return self.trace
@@ -204,6 +207,7 @@ class Session:
         is taken. Leaving the block early stops the session (as :meth:`stop` does) and
         waits for it to wind down.
         """
+        _check_source(source)
         await self._begin()
         stream = self._bus.open_stream(self.config.event_buffer)
         async with anyio.create_task_group() as group:
@@ -643,3 +647,36 @@ class Session:
             },
             **(self._meta or {}),
         }
+
+
+_PARTS: dict[str, tuple[type, str]] = {
+    "perceiver": (Perceiver, "a Perceiver instance, e.g. EnergyPerceiver() or load_backend('perceiver', NAME)"),
+    "decider": (Decider, "a Decider instance, e.g. TurnEndDecider() or load_backend('decider', NAME)"),
+    "responder": (Responder, "a Responder instance, e.g. ScriptedResponder() or load_backend('responder', NAME)"),
+    "config": (SessionConfig, "a SessionConfig (or None)"),
+    "clock": (Clock, "a Clock (or None)"),
+    "recorder": (Recorder, "a Recorder (RingRecorder, JsonlRecorder, NoRecording) or None"),
+}
+
+
+def _check_parts(**parts: object) -> None:
+    """One ConfigurationError naming a part that is not what the session needs (a class, a name, a string)."""
+    for name, value in parts.items():
+        if name == "observers":
+            listed = isinstance(value, Sequence) and not isinstance(value, str)
+            if not listed or not all(isinstance(o, Observer) for o in value):  # type: ignore[attr-defined]
+                raise ConfigurationError(f"Session observers must be a list of Observer instances, got {value!r}")
+            continue
+        kind, wanted = _PARTS[name]
+        optional = name in ("config", "clock", "recorder")
+        if not (isinstance(value, kind) or (optional and value is None)):
+            got = f"the class {value.__name__}" if isinstance(value, type) else f"{type(value).__name__} {value!r}"
+            raise ConfigurationError(f"Session {name} must be {wanted}, got {got}")
+
+
+def _check_source(source: object) -> None:
+    if not isinstance(source, AudioSource):
+        raise ConfigurationError(
+            "the session runs on an AudioSource (FileSource(path), ArraySource(samples, rate), PcmStreamSource(stream, "
+            f"sample_rate=...)), got {type(source).__name__}"
+        )

@@ -436,3 +436,31 @@ async def test_a_stop_before_the_run_takes_no_audio(inputs: Path, pacing: str) -
     trace = await session.run(FileSource(inputs / "a.wav"))
     assert trace.ended is not None
     assert (trace.ended.reason, trace.ended.heard_until) == ("stopped: SIGINT", 0.0)
+
+
+SESSIONS: list[tuple[str, Build, str]] = [
+    ("perceiver-class", lambda: Session(EnergyPerceiver, TurnEndDecider(), ScriptedResponder()),  # type: ignore[arg-type]
+     r"Session perceiver must be a Perceiver instance, e.g\. EnergyPerceiver\(\) .*, got the class EnergyPerceiver"),
+    ("decider-name", lambda: Session(EnergyPerceiver(), "turn-end", ScriptedResponder()),  # type: ignore[arg-type]
+     r"Session decider must be a Decider instance, .*, got str 'turn-end'"),
+    ("swapped", lambda: Session(EnergyPerceiver(), ScriptedResponder(), TurnEndDecider()),  # type: ignore[arg-type]
+     r"Session decider must be a Decider instance, .*, got ScriptedResponder .*"),
+    ("config-dict", lambda: Session(EnergyPerceiver(), TurnEndDecider(), ScriptedResponder(), config={}),  # type: ignore[arg-type]
+     r"Session config must be a SessionConfig \(or None\), got dict \{\}"),
+    ("observer-one", lambda: Session(EnergyPerceiver(), TurnEndDecider(), ScriptedResponder(), observers=print),  # type: ignore[arg-type]
+     r"Session observers must be a list of Observer instances, got .*"),
+]
+
+
+@pytest.mark.parametrize(("build", "message"), [pytest.param(*c[1:], id=c[0]) for c in SESSIONS])
+def test_session_refuses_parts_that_are_not(build: Build, message: str) -> None:
+    _raises(build, ConfigurationError, message)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("source", ["a.wav", np.zeros(RATE, np.float32)], ids=["a-path", "an-array"])
+async def test_run_wants_a_source(source: object) -> None:
+    session = _session()
+    with pytest.raises(ConfigurationError, match=r"the session runs on an AudioSource \(FileSource\(path\), .*"):
+        await session.run(source)  # type: ignore[arg-type]
+    await session.run(ArraySource(tone(1.0), RATE))  # refused before it started: it still runs once
