@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 _BLOCK_SECONDS = 0.5
+_SHORT = 0.98
+"""A file that decodes to less than this share of the frames its header declares is cut off."""
 _STREAMING_SIZES = (0, 0xFFFFFFFF, 0x7FFFFFFF)
 """WAV data sizes written by tools that did not know the length (a pipe): not a promise of more data."""
 
@@ -68,8 +70,11 @@ class ArraySource(AudioSource):
 class FileSource(AudioSource):
     """A WAV/FLAC/OGG/MP3 file read block by block with soundfile.
 
-    A file that is shorter than its header says (a WAV cut off while it was written) is
-    played up to where it ends, and said once as an ``InputWarning`` (``"truncated_file"``).
+    A file that is shorter than its header says (a WAV or MP3 cut off while it was
+    written) is played up to where it ends, and said once as an ``InputWarning``
+    (``"truncated_file"``). A file the decoder gives up on mid-way (corrupt, or a FLAC cut
+    off) raises :class:`~audiointeract.errors.AudioFormatError` saying where; the session
+    then ends with ``source failed: ...`` and keeps what was heard.
     """
 
     def __init__(self, path: str | Path, *, block_seconds: float = _BLOCK_SECONDS) -> None:
@@ -99,12 +104,25 @@ class FileSource(AudioSource):
     async def blocks(self) -> AsyncIterator[tuple[npt.ArrayLike, int]]:
         import soundfile  # noqa: PLC0415
 
+        frames = 0
         with soundfile.SoundFile(str(self.path)) as handle:
+            declared = handle.frames
             while True:
-                block = handle.read(self._block, dtype="float32", always_2d=True)
+                try:
+                    block = handle.read(self._block, dtype="float32", always_2d=True)
+                except RuntimeError as exc:  # libsndfile's decoders fail with their own words
+                    reason = " ".join(str(exc).split())
+                    raise AudioFormatError(
+                        f"cannot decode {str(self.path)!r} after {frames / self.sample_rate:.2f} s of "
+                        f"{self.duration:.2f} s: {reason} (the file is damaged or cut off)"
+                    ) from exc
                 if block.shape[0] == 0:
-                    return
+                    break
+                frames += block.shape[0]
                 yield block, self.sample_rate
+            if not self._problems and declared > 0 and frames < declared * _SHORT:
+                self._problems = _short(self.path, frames / self.sample_rate, self.duration)
+                yield np.zeros((0, handle.channels), np.float32), self.sample_rate  # the session asks for problems
 
 
 def _truncation(path: Path, seconds: float) -> list[SourceProblem]:
@@ -115,17 +133,15 @@ def _truncation(path: Path, seconds: float) -> list[SourceProblem]:
     declared, present = sizes
     if declared in _STREAMING_SIZES or declared <= present or present <= 0:
         return []
-    expected = seconds * declared / present
-    return [
-        SourceProblem(
-            code="truncated_file",
-            message=(
-                f"{str(path)!r} is shorter than its header says: {seconds:.2f} s of {expected:.2f} s are there "
-                "(the file was cut off?); playing what exists"
-            ),
-            count=1,
-        )
-    ]
+    return _short(path, seconds, seconds * declared / present)
+
+
+def _short(path: Path, seconds: float, expected: float) -> list[SourceProblem]:
+    message = (
+        f"{str(path)!r} is shorter than its header says: {seconds:.2f} s of {expected:.2f} s are there "
+        "(the file was cut off?); playing what exists"
+    )
+    return [SourceProblem(code="truncated_file", message=message, count=1)]
 
 
 def _wav_data_sizes(path: Path) -> tuple[int, int] | None:

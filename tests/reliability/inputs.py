@@ -15,6 +15,8 @@ import numpy as np
 import soundfile as sf
 
 RATE = 16000
+MP3 = "MP3" in sf.available_formats()
+"""Whether this libsndfile reads and writes MP3 (1.1 and later)."""
 
 
 def tone(seconds: float, *, at: tuple[float, ...] = (1.0,), total: float = 4.0) -> np.ndarray:
@@ -75,6 +77,16 @@ def write_inputs(folder: Path) -> Path:
     middle = len(data) // 2
     data[middle : middle + 4000] = bytes((i * 37) % 256 for i in range(4000))
     (folder / "corrupt.flac").write_bytes(bytes(data))
+    flac = (folder / "a.flac")
+    sf.write(flac, tone(1.0), RATE, format="FLAC")
+    (folder / "trunc.flac").write_bytes(flac.read_bytes()[: flac.stat().st_size // 2])
+    if MP3:
+        sf.write(folder / "long.mp3", tone(1.0, at=(1.0, 9.0), total=20.0), RATE, format="MP3")
+        mp3 = bytearray((folder / "long.mp3").read_bytes())
+        (folder / "trunc.mp3").write_bytes(bytes(mp3[: len(mp3) // 4]))
+        middle = len(mp3) // 2
+        mp3[middle : middle + 4000] = bytes((i * 37) % 256 for i in range(4000))
+        (folder / "corrupt.mp3").write_bytes(bytes(mp3))
     (folder / "notaudio.wav").write_text("this is not audio\n")
     (folder / "empty.wav").write_bytes(b"")
     (folder / "a_folder").mkdir(exist_ok=True)

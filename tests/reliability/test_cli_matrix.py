@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 import pytest
+from reliability.inputs import MP3
 
 from audiointeract.trace import Trace
 
@@ -115,8 +116,20 @@ RUN = [
     Case("nan-samples", ["run", "nan.wav", "--fast", *MOCKS, "--trace", "out/nan.jsonl"], 0,
          out=(r"heard 4\.0s", r"speech started @1\.\d\ds"), check=_warned_once("non_finite_samples")),
     Case("corrupt-flac", ["run", "corrupt.flac", "--fast", *MOCKS, "--trace", "out/corrupt.jsonl"], 1,
-         r"Error: session did not end normally: source failed: .*",
-         check=_trace_kept("corrupt.jsonl", heard=(5, 19), reason="source failed:")),
+         r"Error: session did not end normally: source failed: cannot decode 'corrupt\.flac' after \d+\.\d\d s of "
+         r"20\.00 s: .* \(the file is damaged or cut off\)",
+         check=_trace_kept("corrupt.jsonl", heard=(5, 19), reason="source failed: cannot decode")),
+    Case("truncated-flac", ["run", "trunc.flac", "--fast", *MOCKS], 1,
+         r"Error: session did not end normally: source failed: cannot decode 'trunc\.flac' after \d\.\d\d s of "
+         r"4\.00 s: Error : flac decoder lost sync\. \(the file is damaged or cut off\)"),
+    *([
+        Case("corrupt-mp3", ["run", "corrupt.mp3", "--fast", *MOCKS, "--trace", "out/corrupt_mp3.jsonl"], 1,
+             r"Error: session did not end normally: source failed: cannot decode 'corrupt\.mp3' after .*",
+             check=_trace_kept("corrupt_mp3.jsonl", heard=(5, 19), reason="source failed: cannot decode")),
+        Case("truncated-mp3", ["run", "trunc.mp3", "--fast", *MOCKS], 0,
+             out=((r"input warning \(truncated_file\): 'trunc\.mp3' is shorter than its header says: "
+                  r"\d\.\d\d s of 20\.00 s are there"),)),
+    ] if MP3 else []),
     # options of backends
     Case("perceiver-unknown-option", ["run", "a.wav", *MOCKS, "-o", "perceiver.bogus=1"], 2,
          lit("Error: unknown option(s) bogus for perceiver 'energy'; it takes threshold_db, min_speech, min_silence")),
