@@ -28,6 +28,9 @@ def parse_backend_options(values: Sequence[str]) -> dict[str, dict[str, Any]]:
             value: Any = json.loads(raw)
         except json.JSONDecodeError:
             value = raw
+        except RecursionError as exc:
+            msg = f"option {target!r}: its JSON value is nested too deeply"
+            raise click.BadParameter(msg, param_hint="--option") from exc
         options[kind][key] = value
     return options
 

@@ -58,7 +58,8 @@ def _parse_fault(item: str) -> dict[str, Any]:
 
 @click.command()
 @click.argument("scene_path", metavar="SCENE", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of rendering and sampled costs.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of rendering and sampled costs.")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the trace (JSONL; '-': standard output).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),

@@ -25,7 +25,7 @@ __all__ = ["train"]
     show_default=True,
     help="Continue from the last finished epoch saved in OUTPUT/resume.",
 )
-@click.option("--seed", type=int, help="Override the config's seed.")
+@click.option("--seed", type=click.IntRange(min=0), help="Override the config's seed.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Override the config's number of epochs.")
 def train(config_path: Path, output: Path | None, resume: bool, seed: int | None, epochs: int | None) -> None:
     """Generate episodes, fit the policy and write OUTPUT/config.json + OUTPUT/model.safetensors.

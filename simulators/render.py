@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from audiointeract.audio import FloatArray, resample
+from audiointeract.errors import ConfigurationError
 from audiointeract.simulators.clips import ClipBank, default_bank
 from audiointeract.simulators.scene import NoiseBed, Scene, Segment, Silence, Sound, Speech
 
@@ -35,6 +36,8 @@ _BROWN = ([1.0], [1.0, -0.995])
 
 def render(scene: Scene, *, seed: int = 0, sample_rate: int = 16000, bank: ClipBank | None = None) -> FloatArray:
     """The scene's audio: mono float32 at ``sample_rate``, ``scene.duration`` long."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigurationError(f"seed must be a whole number >= 0, got {seed!r}")
     total = round(scene.duration * sample_rate)
     out = np.zeros(total, dtype=np.float32)
     clips = bank

@@ -92,6 +92,7 @@ def write_inputs(folder: Path) -> Path:
     (folder / "a_folder").mkdir(exist_ok=True)
     (folder / "float32.pcm").write_bytes(tone(1.0).astype("<f4").tobytes())
     (folder / "int16.pcm").write_bytes((tone(1.0) * 32767).astype("<i2").tobytes())
+    (folder / "odd.pcm").write_bytes((folder / "int16.pcm").read_bytes() + b"\x01")  # half a sample at the end
     _scenes(folder)
     _configs(folder)
     return folder

@@ -27,7 +27,7 @@ from audiointeract.events import BackendErrorEvent, Decision, InputWarning, Sess
 from audiointeract.interfaces import AudioSource
 from audiointeract.policies import EndpointingPolicy, KeywordPolicy, SoundEventPolicy
 from audiointeract.registry import load_backend
-from audiointeract.simulators import ClipBank, Scene, load_scene
+from audiointeract.simulators import ClipBank, Scene, load_scene, render
 from audiointeract.sources import PcmStreamSource
 from audiointeract.trace import Trace
 from audiointeract.turns import TurnConfig
@@ -464,3 +464,9 @@ async def test_run_wants_a_source(source: object) -> None:
     with pytest.raises(ConfigurationError, match=r"the session runs on an AudioSource \(FileSource\(path\), .*"):
         await session.run(source)  # type: ignore[arg-type]
     await session.run(ArraySource(tone(1.0), RATE))  # refused before it started: it still runs once
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "7"])
+def test_render_wants_a_whole_seed(seed: object) -> None:
+    _raises(lambda: render(Scene.from_dict(SCENE), seed=seed), ConfigurationError,  # type: ignore[arg-type]
+            f"seed must be a whole number >= 0, got {re.escape(repr(seed))}")
