@@ -376,8 +376,12 @@ class Session:
             raise _SessionFailure("chunk queue", exc) from exc
 
     async def _wait_decided(self, index: int) -> None:
-        """Lock-step for FAST pacing: wait until chunk ``index`` went through a decision point."""
-        while self._decided_through < index:
+        """Lock-step for FAST pacing: wait until chunk ``index`` went through a decision point.
+
+        Half-duplex makes no decision while a reply plays, and the reply plays with the stream:
+        the stream goes on then, and what it brings is decided at once when the reply ends.
+        """
+        while self._decided_through < index and not (self.config.half_duplex and self._replies.reply_id is not None):
             self._decided = anyio.Event()
             await self._decided.wait()
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import numpy as np
 import pytest
 import soundfile as sf
@@ -45,17 +46,20 @@ REPLY = ["-o", 'responder.reply="one two three four"', "-o", "responder.word_sec
 MOCKS = ["--perceiver", "energy", "--decider", "turn-end", "--responder", "mock", *REPLY]
 
 
-def _session(pacing: Pacing) -> Session:
-    config = SessionConfig(pacing=pacing, chunk_overflow=Overflow.BLOCK if pacing is Pacing.FAST else Overflow.DROP_OLDEST)
+def _session(pacing: Pacing, *, half_duplex: bool = False) -> Session:
+    overflow = Overflow.BLOCK if pacing is Pacing.FAST else Overflow.DROP_OLDEST
+    config = SessionConfig(pacing=pacing, chunk_overflow=overflow, half_duplex=half_duplex)
     responder = ScriptedResponder("one two three four", word_seconds=0.3, tokens_per_second=10)
     return Session(EnergyPerceiver(), TurnEndDecider(), responder, config=config)
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("half_duplex", [False, True], ids=["full-duplex", "half-duplex"])
 @pytest.mark.parametrize("pacing", [Pacing.REALTIME, Pacing.FAST])
-async def test_replies_play_out_between_turns_at_either_pace(pacing: Pacing) -> None:
+async def test_replies_play_out_between_turns_at_either_pace(pacing: Pacing, half_duplex: bool) -> None:
     audio = tone(1.0, at=TURNS, total=TOTAL)
-    trace = await _session(pacing).run(ArraySource(audio, RATE))
+    with anyio.fail_after(60):  # FAST with half-duplex used to wait on itself
+        trace = await _session(pacing, half_duplex=half_duplex).run(ArraySource(audio, RATE))
     assert len(trace.of_type(ReplyStarted)) == 2
     assert len(trace.of_type(ReplyFinished)) == 2  # under FAST they used to be cut off by the next turn
     assert trace.of_type(ReplyCancelled) == []
