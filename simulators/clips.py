@@ -1,6 +1,6 @@
 """The clip bank: real recordings on disk, named ``"<bank>:<name>"`` in scenes.
 
-Three banks come from Debian packages (documented defaults, each overridable with an
+Four banks come from Debian packages (documented defaults, each overridable with an
 environment variable):
 
 * ``asterisk:<prompt>`` — ``asterisk-core-sounds-en-wav`` IVR prompts (8 kHz, one
@@ -14,6 +14,9 @@ environment variable):
   ``librivox/transcription``.
 * ``sonic-pi:<sample>`` — ``sonic-pi-samples`` CC0 recordings (crow, door, ambience…),
   root ``$AUDIOINTERACT_SONIC_PI_SAMPLES`` (default ``/usr/share/sonic-pi/samples``).
+* ``freedesktop:<theme path>`` — ``sound-theme-freedesktop`` event sounds (a phone
+  ringing, a bell, an alarm clock), root ``$AUDIOINTERACT_FREEDESKTOP_SOUNDS`` (default
+  ``/usr/share/sounds/freedesktop``), e.g. ``freedesktop:stereo/phone-incoming-call``.
 
 A fourth is generated: ``tts:<text>`` is ``<text>`` read by the piper neural voice (extra
 ``tts``), rendered once into the cache (:mod:`audiointeract.simulators.voice`); its
@@ -48,12 +51,13 @@ DEFAULT_ROOTS: Mapping[str, tuple[str, str]] = {
     "asterisk": ("AUDIOINTERACT_ASTERISK_SOUNDS", "/usr/share/asterisk/sounds/en_US_f_Allison"),
     "pocketsphinx": ("AUDIOINTERACT_POCKETSPHINX_DATA", "/usr/share/pocketsphinx/test/data"),
     "sonic-pi": ("AUDIOINTERACT_SONIC_PI_SAMPLES", "/usr/share/sonic-pi/samples"),
+    "freedesktop": ("AUDIOINTERACT_FREEDESKTOP_SOUNDS", "/usr/share/sounds/freedesktop"),
 }
 _ASTERISK_TRANSCRIPTS = (
     "AUDIOINTERACT_ASTERISK_TRANSCRIPTS",
     "/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz",
 )
-_EXTENSIONS = (".wav", ".flac", ".raw")
+_EXTENSIONS = (".wav", ".flac", ".oga", ".ogg", ".raw")
 _RAW_RATE = 16000
 _RAW = "<i2"
 _LONGEST_CLIP = 3 * 3600.0
