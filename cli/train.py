@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from audiointeract.cli._errors import one_line_errors
+from audiointeract.cli._errors import UsageError, one_line_errors
 
 __all__ = ["train"]
 
@@ -47,6 +47,7 @@ def train(config_path: Path, output: Path | None, resume: bool, seed: int | None
         if epochs is not None:
             changes["epochs"] = epochs
         config = attrs.evolve(config, **changes)
+        _writable(config.output)
         click.echo(
             f"training {config.train_episodes} episodes x {config.epochs} epochs "
             f"({config.features.embedder}, seed {config.seed}) -> {config.output}"
@@ -71,3 +72,15 @@ def train(config_path: Path, output: Path | None, resume: bool, seed: int | None
         + "; validation event F1: "
         + ", ".join(f"{k}={v:.3f}" for k, v in result.val_f1.items())
     )
+
+
+def _writable(folder: Path) -> None:
+    """Check that the checkpoint folder can be written before training for minutes, not after."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(f"cannot write the checkpoint to {str(folder)!r}: {reason}") from exc

@@ -18,9 +18,11 @@ import attrs
 import pytest
 from reliability.inputs import MP3
 
+from audiointeract import training
 from audiointeract.trace import Trace
 
 lit = re.escape
+TRAIN_CONFIG = Path(training.__file__).parent / "configs" / "default.toml"
 MOCKS = ["--perceiver", "energy", "--decider", "turn-end", "--responder", "mock"]
 RATE_RANGE = "must be a positive whole number of Hz from 4000 to 384000"
 Check = Callable[[dict[str, Any], Path], None]
@@ -336,6 +338,10 @@ OTHER = [
          r"Error: configs/missing\.toml: unknown or malformed setting: .*missing 2 required keyword-only arguments.*"),
     Case("train-epochs-zero", ["train", "configs/missing.toml", "--epochs", "0"], 2,
          r"Error: Invalid value for '--epochs': 0 is not in the range x>=1\."),
+    Case("train-output-unwritable", ["train", str(TRAIN_CONFIG), "--output", "/proc/nope/x"], 2,
+         lit("Error: cannot write the checkpoint to '/proc/nope/x': No such file or directory")),
+    Case("train-output-file", ["train", str(TRAIN_CONFIG), "--output", "a.wav"], 2,
+         lit("Error: Invalid value for '--output': Directory 'a.wav' is a file.")),
     Case("backends-unknown", ["backends", "nope"], 2, r"Error: no backend named 'nope'; known: default, .*"),
     Case("backends-options", ["backends", "energy"], 0,
          out=(r"threshold_db: float \(default -40\.0\)", r"min_silence: float \(default 0\.5\)")),
