@@ -332,6 +332,8 @@ class Session:
                 self._report_error("source", exc, attempt=1, handling="stop")
         for chunk in ingest.flush():
             await self._ingest(chunk)
+        if not ingest.samples_emitted and self._stop_reason is None and self._source_error is None:
+            self._warn("no_audio", "the source ended without a single usable sample (nothing was piped in?)", 0)
         self._replies.advance(math.inf)  # no more stream: what is left of a reply plays out
         self._chunks.close()
 
