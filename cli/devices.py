@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from audiointeract.cli._errors import one_line_errors
+
 __all__ = ["devices"]
 
 
@@ -11,12 +13,9 @@ __all__ = ["devices"]
 def devices() -> None:
     """List input and output sound devices with their index, host API, channels and default rate."""
     from audiointeract.devices import describe_devices, list_devices
-    from audiointeract.errors import AudioInteractError
 
-    try:
+    with one_line_errors():
         found = list_devices()
-    except AudioInteractError as exc:
-        raise click.ClickException(str(exc)) from exc
     click.echo("input devices (for `run --mic --device NAME_OR_INDEX`):")
     click.echo(describe_devices(found, "input"))
     click.echo("output devices:")

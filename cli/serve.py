@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from audiointeract.cli._errors import UsageError, one_line_errors
 from audiointeract.cli._options import parse_backend_options, parse_tasks
 
 __all__ = ["serve"]
@@ -20,7 +22,7 @@ _SERVE_MODULES = ("starlette", "uvicorn", "websockets")
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on; anything but loopback needs --api-key.")
-@click.option("--port", type=int, default=8765, show_default=True, help="TCP port.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="TCP port.")
 @click.option("--perceiver", default="default", show_default=True, help="Perceiver by registry name.")
 @click.option("--decider", default="default", show_default=True, help="Decider by registry name.")
 @click.option("--responder", default="default", show_default=True, help="Responder by registry name.")
@@ -34,11 +36,11 @@ _SERVE_MODULES = ("starlette", "uvicorn", "websockets")
 @click.option("--chunk-seconds", type=float, default=0.4, show_default=True, help="Chunk duration (0.1-2 s).")
 @click.option("--api-key", envvar="AUDIOINTERACT_API_KEY", default=None, show_envvar=True,
               help="Require this bearer token on every connection.")
-@click.option("--max-sessions", type=int, default=16, show_default=True,
+@click.option("--max-sessions", type=click.IntRange(min=1), default=16, show_default=True,
               help="Concurrent sessions; more are refused with close code 1013.")
 @click.option("--idle-timeout", type=float, default=60.0, show_default=True,
               help="Close a connection after this many seconds without a client event (close code 4408).")
-@click.option("--max-message-bytes", type=int, default=1 << 20, show_default=True,
+@click.option("--max-message-bytes", type=click.IntRange(min=1024), default=1 << 20, show_default=True,
               help="Largest client message; a bigger one closes the connection (close code 1009).")
 @click.option("--max-buffered-seconds", type=float, default=10.0, show_default=True,
               help="Audio that may wait to be heard; audio sent faster than real time beyond it is dropped.")
@@ -72,14 +74,14 @@ def serve(
     from audiointeract.realtime.app import is_loopback
 
     if api_key is None and not is_loopback(host):
-        raise click.ClickException(f"refusing to listen on {host} without an API key: set --api-key or "
-                                   "$AUDIOINTERACT_API_KEY, or listen on 127.0.0.1")
+        raise UsageError(f"refusing to listen on {host} without an API key: set --api-key or "
+                         "$AUDIOINTERACT_API_KEY, or listen on 127.0.0.1")
+    _can_listen(host, port)
 
     import anyio
 
     from audiointeract import AudioFormat, SessionConfig
     from audiointeract.config import DEFAULT_TASKS
-    from audiointeract.errors import AudioInteractError
     from audiointeract.realtime.app import REALTIME_PATH, create_app, uvicorn_server
     from audiointeract.realtime.backends import BackendPool
     from audiointeract.realtime.server import ServerConfig, SessionSummary
@@ -91,7 +93,7 @@ def serve(
                    f"{stats.replies_started} replies ({stats.replies_cancelled} cancelled), max perceiver lag "
                    f"{stats.max_perceiver_lag:.2f} s, input dropped {ended.audio.dropped:.2f} s")
 
-    try:
+    with one_line_errors():
         config = ServerConfig(
             session=SessionConfig(audio=AudioFormat(chunk_seconds=chunk_seconds),
                                   tasks=parse_tasks(tasks) or DEFAULT_TASKS),
@@ -107,8 +109,6 @@ def serve(
         pool = BackendPool.from_registry(perceiver=perceiver, decider=decider, responder=responder,
                                          options=backend_options, voice=voice)
         anyio.run(pool.check)
-    except AudioInteractError as exc:
-        raise click.ClickException(str(exc)) from exc
 
     access = ("API key required (Authorization: Bearer)" if api_key is not None
               else "no API key: loopback connections only")
@@ -132,3 +132,15 @@ def serve(
 
 def _exit_quietly(signum: int, frame: object) -> None:  # noqa: ARG001 - the signal handler signature
     raise SystemExit(0)
+
+
+def _can_listen(host: str, port: int) -> None:
+    """Say now, before the backends load, if HOST:PORT cannot be listened on (unknown host, port in use)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from exc

@@ -184,7 +184,7 @@ def simulate(
         from audiointeract.cli.plot import write_plot
 
         with one_line_errors():
-            out.write(write_plot(result.trace, plot_path) + "\n")
+            out.write(write_plot(result.trace, plot_path, trusted=True) + "\n")
 
 
 def _backend(kind: str, name: str, builtin: str, options: dict[str, Any], scene: Scene) -> Any:

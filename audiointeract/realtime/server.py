@@ -33,6 +33,18 @@ class CloseCode(enum.IntEnum):
     """No event from the client for ``idle_timeout`` seconds."""
 
 
+def _at_least(least: int) -> Callable[[object, attrs.Attribute[int], int], None]:
+    """A whole number >= ``least``, else one ConfigurationError naming the field."""
+
+    def check(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ConfigurationError(
+                f"{type(instance).__name__}.{attribute.name} must be a whole number >= {least}, got {value!r}"
+            )
+
+    return check
+
+
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float | None) -> None:
     if value is not None and not (math.isfinite(value) and value > 0):
         raise ConfigurationError(f"{type(instance).__name__}.{attribute.name} must be > 0, got {value}")
@@ -66,9 +78,9 @@ class ServerConfig:
     """The base of every session's configuration (the client may set its standing tasks)."""
     api_key: str | None = None
     """If set, every connection must present it as a bearer token."""
-    max_sessions: int = attrs.field(default=16, validator=attrs.validators.ge(1))
+    max_sessions: int = attrs.field(default=16, validator=_at_least(1))
     idle_timeout: float = attrs.field(default=60.0, validator=_positive)
-    max_message_bytes: int = attrs.field(default=1 << 20, validator=attrs.validators.ge(1024))
+    max_message_bytes: int = attrs.field(default=1 << 20, validator=_at_least(1024))
     max_buffered_seconds: float = attrs.field(default=10.0, validator=_positive)
     fill_after: float | None = attrs.field(default=1.0, validator=_positive)
     trace_dir: Path | None = None
