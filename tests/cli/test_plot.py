@@ -123,5 +123,5 @@ def test_plot_reports_bad_output_names(tmp_path: Path, simulated: tuple[Path, Pa
     # run says so before it starts listening
     result = CliRunner().invoke(main, ["run", str(SCENE), "--plot", str(tmp_path / "missing" / "t.png")])
     assert result.exit_code == 2
-    assert "Invalid value for --plot" in result.output
+    assert "Error: --plot: cannot write" in result.output
     assert "folder does not exist" in result.output

@@ -21,7 +21,7 @@ from audiointeract.cli import main
 def test_a_public_address_needs_an_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AUDIOINTERACT_API_KEY", raising=False)
     result = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--responder", "mock"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a usage error: nothing ran
     expected = ("Error: refusing to listen on 0.0.0.0 without an API key: set --api-key or $AUDIOINTERACT_API_KEY, "
                 "or listen on 127.0.0.1")
     assert result.output.strip().splitlines() == [expected]
@@ -29,7 +29,7 @@ def test_a_public_address_needs_an_api_key(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_bad_backend_names_are_reported_before_listening() -> None:
     result = CliRunner().invoke(main, ["serve", "--perceiver", "nope", "--responder", "mock"])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "unknown perceiver 'nope'" in result.output
 
 
