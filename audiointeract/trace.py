@@ -9,6 +9,7 @@ is :mod:`audiointeract.recording`'s job.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -114,13 +115,11 @@ class Trace:
         for number, line in enumerate(lines[1:], start=2):
             raw = _json_object(line, f"trace line {number}")
             try:
+                at, heard = float(raw["at"]), float(raw["heard"])
+                if not (math.isfinite(at) and math.isfinite(heard)):
+                    raise ValueError(f"its times must be finite, got at={at} heard={heard}")  # noqa: TRY301
                 records.append(
-                    TraceRecord(
-                        seq=int(raw["seq"]),
-                        at=float(raw["at"]),
-                        heard=float(raw["heard"]),
-                        event=event_from_dict(raw["event"]),
-                    )
+                    TraceRecord(seq=int(raw["seq"]), at=at, heard=heard, event=event_from_dict(raw["event"]))
                 )
             except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
                 reason = f"missing {exc}" if isinstance(exc, KeyError) else one_line(exc)

@@ -381,6 +381,13 @@ def on_stream_axis(trace: Trace) -> Trace:
     return Trace(records=records, meta=trace.meta, truncated=trace.truncated)
 
 
+def _chunk_seconds(value: object) -> float:
+    """The trace's chunk length, from its (untrusted) header."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 60:
+        raise ConfigurationError(f"the trace's meta chunk_seconds must be a number of seconds, got {value!r}")
+    return float(value)
+
+
 def _observed(
     expected: Sequence[Expectation], made: Sequence[Response], until: float, tolerance: float
 ) -> list[Expectation]:
@@ -400,7 +407,7 @@ def score(trace: Trace, scene: Scene | None = None, *, tolerances: Sequence[floa
     complete = trace.complete
     if fast:
         trace = on_stream_axis(trace)
-    chunk = float(trace.meta.get("chunk_seconds", 0.4))
+    chunk = _chunk_seconds(trace.meta.get("chunk_seconds", 0.4))
     made = responses(trace)
     loosest = max(tolerances) if tolerances else 0.0
     expected: Sequence[Expectation] = scene.expectations(chunk)

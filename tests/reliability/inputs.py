@@ -159,6 +159,14 @@ def write_traces(folder: Path, good: str) -> None:
     (traces / "event_fields.jsonl").write_text(
         lines[0] + '{"seq": 0, "at": 1, "heard": 1, "event": {"kind": "session_ended", "why": 1}}\n'
     )
+    header = json.loads(lines[0])
+    for name, meta in (("chunk_text", {"chunk_seconds": "x"}), ("scene_text", {"scene": {"segments": "x"}}),
+                       ("scene_huge", {"scene": {**SCENE, "duration": 1e12}})):
+        (traces / f"{name}.jsonl").write_text(json.dumps({**header, "meta": {**header["meta"], **meta}}) + "\n"
+                                              + "".join(lines[1:]))
+    first = json.loads(lines[1])
+    (traces / "time_inf.jsonl").write_text(lines[0] + json.dumps({**first, "at": float("inf")}) + "\n")
+    (traces / "time_nan.jsonl").write_text(lines[0] + json.dumps({**first, "heard": float("nan")}) + "\n")
     (traces / "empty.jsonl").write_text("")
     (traces / "version.jsonl").write_text('{"trace_version": 99, "meta": {}}\n')
     (traces / "no_scene.jsonl").write_text('{"trace_version": 1, "meta": {}}\n')
