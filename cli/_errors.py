@@ -49,6 +49,8 @@ def one_line_errors() -> Iterator[None]:
         raise click.ClickException(one_line(exc)) from exc
     except UnicodeDecodeError as exc:  # a text input (config, scene, events) that is binary
         raise UsageError(f"an input file is not UTF-8 text (a binary file?): {one_line(exc)}") from exc
+    except RecursionError as exc:  # JSON nested thousands deep
+        raise UsageError("an input file is nested too deeply to read") from exc
 
 
 def is_stdout(path: Path | None) -> bool:

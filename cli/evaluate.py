@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from audiointeract.cli._errors import one_line_errors
+
 __all__ = ["evaluate"]
 
 _DEFAULT_REAL = Path("examples") / "scenes"
@@ -118,7 +120,6 @@ def evaluate(
     """
     import torch
 
-    from audiointeract.errors import AudioInteractError
     from audiointeract.training import EVENTS_FILE, REAL_SCENES
     from audiointeract.training.evaluation import (
         HELDOUT_SEED,
@@ -134,7 +135,7 @@ def evaluate(
 
     torch.set_num_threads(threads)  # an application may set the process-wide count; library code never does
     names = policies or ("learned", *RULE_POLICIES)
-    try:
+    with one_line_errors():
         vocabulary = load_events(EVENTS_FILE)
         events = load_event_file(events_path) if events_path else [e for e in vocabulary if e.split == "test"]
         set_a = heldout_scenes(scenes, events=vocabulary, seed=HELDOUT_SEED if seed is None else seed)
@@ -149,8 +150,6 @@ def evaluate(
                 "real": score_scenes(set_b, factory).to_dict() if set_b else None,
                 "events": _events_dict(score_events(events, factory)),
             }
-    except AudioInteractError as exc:
-        raise click.ClickException(str(exc)) from exc
     majority = results[names[0]]["events"]["majority_baseline"]
     click.echo(_table(results, majority))
     if json_path is not None:

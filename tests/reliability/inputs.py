@@ -95,6 +95,7 @@ def write_inputs(folder: Path) -> Path:
     (folder / "odd.pcm").write_bytes((folder / "int16.pcm").read_bytes() + b"\x01")  # half a sample at the end
     _scenes(folder)
     _configs(folder)
+    _events(folder)
     return folder
 
 
@@ -125,6 +126,18 @@ def _scenes(folder: Path) -> None:
     (scenes / "raw.json").write_text(json.dumps({"segments": [{"kind": "sound", "label": "x", "clip": "clip.raw"}]}))
     sf.write(scenes / "beep.wav", tone(0.5, at=(0.0,), total=0.5), RATE)
     (scenes / "inside.json").write_text(json.dumps({"segments": [{"kind": "sound", "label": "x", "clip": "beep.wav"}]}))
+
+
+def _events(folder: Path) -> None:
+    events = folder / "events"
+    events.mkdir(exist_ok=True)
+    (events / "binary.jsonl").write_bytes(b"\xff\xfe\x00 not text" * 10)
+    (events / "deep.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    (events / "list.jsonl").write_text("[1, 2]\n")
+    (events / "keys.jsonl").write_text('{"id": "a"}\n')
+    (events / "not_json.jsonl").write_text("hello\n")
+    (events / "empty.jsonl").write_text("\n")
+    (events / "ok.jsonl").write_text('{"id": "a", "description": "a dog barks", "decision": "IGNORE"}\n')
 
 
 def _configs(folder: Path) -> None:
