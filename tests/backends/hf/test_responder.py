@@ -483,6 +483,7 @@ async def test_barge_in_on_virtual_time_stops_text_and_audio_at_once(tiny_lm: Pa
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])  # real time: espeak and the LM thread run beside the clock
 async def test_barge_in_during_speech_frees_the_generation_thread_and_espeak(tiny_lm: Path) -> None:
     model = TransformersResponder(tiny_lm, max_new_tokens=8000, spoken=None)
     responder = SpeechResponder(model, EspeakSynthesizer(), piece_seconds=0.1)
@@ -511,3 +512,4 @@ def test_setting_the_stop_flag_ends_generation_within_one_token_step(tiny_lm: Pa
     responder._generate(responder.messages(request()), emit, stop)
     # the flag is checked after each token: at most the step already under way finishes
     assert 5 <= sum(tokens) <= 6
+
