@@ -10,6 +10,7 @@ code runs on real time in production and on virtual time under
 from __future__ import annotations
 
 import abc
+import math
 from contextlib import AbstractContextManager
 
 import anyio
@@ -62,9 +63,13 @@ class Stopwatch:
         self._clock = clock
         self._origin: float | None = None
 
-    def start(self) -> None:
-        """Set the origin to the clock's current time."""
-        self._origin = self._clock.now()
+    def start(self, at: float | None = None) -> None:
+        """Set the origin to clock time ``at`` (an earlier moment), or to the clock's current time."""
+        now = self._clock.now()
+        if at is not None and not (math.isfinite(at) and at <= now):
+            msg = f"a stopwatch starts at a finite time no later than now ({now}), got {at}"
+            raise ValueError(msg)
+        self._origin = now if at is None else at
 
     @property
     def clock(self) -> Clock:

@@ -192,26 +192,34 @@ class Session:
         """What the recorder kept so far."""
         return self._recorder.trace()
 
-    async def run(self, source: AudioSource) -> Trace:
-        """Run until the source ends (and the last reply is done); return the recorded trace."""
+    async def run(self, source: AudioSource, *, heard_from: float | None = None) -> Trace:
+        """Run until the source ends (and the last reply is done); return the recorded trace.
+
+        ``heard_from`` is the clock time at which the source's first sample was heard, for
+        a live source that began before the session (a network client that connected
+        while the backends loaded); stream time counts from there, so real-time pacing
+        never holds audio that is already due. It defaults to when the session starts.
+        """
         _check_source(source)
+        heard_from = self._check_heard_from(heard_from)
         await self._begin()
-        await self._run(source)
+        await self._run(source, heard_from)
         return self.trace
 
     @contextlib.asynccontextmanager
-    async def start(self, source: AudioSource) -> AsyncIterator[EventStream]:
+    async def start(self, source: AudioSource, *, heard_from: float | None = None) -> AsyncIterator[EventStream]:
         """Run the session in the background; yield a stream of its events.
 
         Each backend's ``check()`` runs first; a failing check raises before any audio
         is taken. Leaving the block early stops the session (as :meth:`stop` does) and
-        waits for it to wind down.
+        waits for it to wind down. ``heard_from`` is as in :meth:`run`.
         """
         _check_source(source)
+        heard_from = self._check_heard_from(heard_from)
         await self._begin()
         stream = self._bus.open_stream(self.config.event_buffer)
         async with anyio.create_task_group() as group:
-            group.start_soon(self._run, source)
+            group.start_soon(self._run, source, heard_from)
             try:
                 yield stream
             finally:
@@ -255,11 +263,20 @@ class Session:
         for backend in (self.perceiver, self.decider, self.responder):
             await backend.check()
 
-    async def _run(self, source: AudioSource) -> None:
+    def _check_heard_from(self, heard_from: float | None) -> float | None:
+        now = self._watch.clock.now()
+        if heard_from is not None and not (
+            isinstance(heard_from, int | float) and math.isfinite(heard_from) and heard_from <= now
+        ):
+            msg = f"heard_from must be a clock time no later than now ({now}), got {heard_from!r}"
+            raise ConfigurationError(msg)
+        return heard_from
+
+    async def _run(self, source: AudioSource, heard_from: float | None) -> None:
         cfg = self.config
         self._chunks = BoundedQueue(cfg.chunk_queue, cfg.chunk_overflow, name="chunk queue")
         self._pending = BoundedQueue(cfg.decision_queue, Overflow.DROP_OLDEST, name="decision queue")
-        self._watch.start()
+        self._watch.start(heard_from)
         self._recorder.start(self._trace_meta())
         ending = "cancelled"
         try:

@@ -6,7 +6,8 @@ client's controls); the session task runs the :class:`~audiointeract.Session` an
 its events into server events; the send loop is the only writer to the socket. The
 session starts with the client's first ``session.update``, audio or ``response.create``
 (so that first ``session.update`` can set the standing tasks). Its clock starts then,
-before the first audio arrives, so real-time pacing never holds audio that is already due.
+when the first of those arrives (not after the backends are built), so real-time pacing
+never holds audio that is already due.
 
 However the connection ends (the client leaves or idles out), the session is stopped with
 that reason: what was heard is still decided, the reply in flight is cut short, and the
@@ -189,6 +190,7 @@ class Connection:
         """The session's source, starting the session on first use."""
         if self.source is not None:
             return self.source
+        heard_from = self._clock.now()  # stream time starts now, not after the backends are built
         try:
             backends = await anyio.to_thread.run_sync(self._pool.build)
         except Exception as exc:
@@ -207,15 +209,17 @@ class Connection:
         self.translator.timeline = source.timeline
         self._state.session_started(self.session_id, self.session, source)
         assert self._group is not None
-        self._group.start_soon(self._run_session, self.session, source, backends)
+        self._group.start_soon(self._run_session, self.session, source, backends, heard_from)
         return source
 
     # ------------------------------------------------------------------ session -> client
 
-    async def _run_session(self, session: Session, source: PushSource, backends: SessionBackends) -> None:
+    async def _run_session(
+        self, session: Session, source: PushSource, backends: SessionBackends, heard_from: float
+    ) -> None:
         failed = False
         try:
-            async with session.start(source) as events:
+            async with session.start(source, heard_from=heard_from) as events:
                 seen_drops = 0
                 async for event in events:
                     await self._put(*self.translator.on_event(event))

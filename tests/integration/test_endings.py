@@ -15,9 +15,11 @@ from hypothesis import strategies as st
 from audiointeract import ArraySource, Session, SessionConfig
 from audiointeract.audio import AudioChunk, AudioFormat
 from audiointeract.backends.mock import ScriptedPerceiver, ScriptedResponder, TurnEndDecider
+from audiointeract.clock import LoopClock
 from audiointeract.config import FailureAction, FailurePolicy
 from audiointeract.errors import BackendError, ConfigurationError
 from audiointeract.events import (
+    AudioReceived,
     Event,
     Perception,
     ReplyAudio,
@@ -293,3 +295,27 @@ def test_any_ending_at_any_moment_keeps_the_trace_invariants(kill: str, at: floa
     if kill == "perceiver_stop" and ended.reason != "source_exhausted":
         assert ended.reason == "failed: perceiver failed: model crashed"
     assert session.ended == ended
+
+
+def test_heard_from_starts_stream_time_when_a_live_source_began() -> None:
+    """Audio heard before the session started (backends loading) is already due: pacing does not hold it."""
+
+    async def main(late: bool) -> list[float]:
+        clock = LoopClock()
+        began = clock.now()
+        await clock.sleep(1.0)  # the backends load while the client already streams
+        session = Session(ScriptedPerceiver(), TurnEndDecider(), ScriptedResponder("ok"))
+        trace = await session.run(ArraySource(np.zeros(32000, dtype=np.float32), 16000),
+                                  heard_from=began if late else None)
+        return [record.at for record in trace if isinstance(record.event, AudioReceived)]
+
+    assert run_virtual(main, True)[:4] == [1.0, 1.0, 1.2, 1.6]
+    assert run_virtual(main, False)[:2] == [0.4, 0.8]
+
+    async def refused() -> None:
+        session = Session(ScriptedPerceiver(), TurnEndDecider(), ScriptedResponder("ok"))
+        with pytest.raises(ConfigurationError, match="heard_from must be a clock time no later than now"):
+            await session.run(ArraySource(np.zeros(1600, dtype=np.float32), 16000),
+                              heard_from=LoopClock().now() + 5)
+
+    run_virtual(refused)

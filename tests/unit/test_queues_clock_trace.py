@@ -94,6 +94,21 @@ def test_stopwatch_measures_from_start() -> None:
         Stopwatch(LoopClock()).elapsed()
 
 
+def test_stopwatch_can_start_at_an_earlier_moment_but_not_a_later_one() -> None:
+    async def main() -> float:
+        clock = LoopClock()
+        earlier = clock.now()
+        await clock.sleep(3)
+        watch = Stopwatch(clock)
+        for bad in (clock.now() + 1, float("nan")):
+            with pytest.raises(ValueError, match="no later than now"):
+                watch.start(bad)
+        watch.start(earlier)
+        return watch.elapsed()
+
+    assert run_virtual(main) == 3
+
+
 def test_trace_round_trips_and_rejects_bad_files(tmp_path: object) -> None:
     trace = Trace(
         records=[
