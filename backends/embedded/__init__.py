@@ -8,6 +8,7 @@ __all__ = [
     "EmbeddedPerceiver",
     "FasterWhisperPerceiver",
     "SileroVadPerceiver",
+    "SmartTurnPerceiver",
     "YamnetPerceiver",
 ]
 
@@ -16,6 +17,7 @@ _LAZY = {
     "EmbeddedPerceiver": "audiointeract.backends.embedded.perceiver",
     "FasterWhisperPerceiver": "audiointeract.backends.embedded.asr",
     "SileroVadPerceiver": "audiointeract.backends.embedded.vad",
+    "SmartTurnPerceiver": "audiointeract.backends.embedded.smart_turn",
     "YamnetPerceiver": "audiointeract.backends.embedded.yamnet",
 }
 

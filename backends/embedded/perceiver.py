@@ -1,9 +1,10 @@
-"""The embedded default perceiver: streaming ASR (with silero VAD) plus YAMNet sound events.
+"""The embedded default perceiver: streaming ASR (with silero VAD), end-of-turn estimates, sound events.
 
 :class:`EmbeddedPerceiver` runs any list of perceivers on each chunk, concurrently
 (each offloads its own compute), and returns their perceptions in list order. By
-default the list is :class:`~audiointeract.backends.embedded.FasterWhisperPerceiver`
-and :class:`~audiointeract.backends.embedded.YamnetPerceiver`.
+default the list is :class:`~audiointeract.backends.embedded.FasterWhisperPerceiver`,
+:class:`~audiointeract.backends.embedded.SmartTurnPerceiver` and
+:class:`~audiointeract.backends.embedded.YamnetPerceiver`.
 """
 
 from __future__ import annotations
@@ -21,26 +22,38 @@ from audiointeract.interfaces import Perceiver
 
 __all__ = ["EmbeddedPerceiver", "default_perceivers"]
 
+_VAD_OPTIONS = ("vad_threshold", "min_speech", "min_silence")
+
 
 def default_perceivers(
     *, offload: bool = True, clock: Clock | None = None, asr: dict[str, Any] | None = None,
-    sound_events: dict[str, Any] | None = None,
+    turn_end: dict[str, Any] | bool = True, sound_events: dict[str, Any] | None = None,
 ) -> list[Perceiver]:
-    """Build streaming faster-whisper (silero-gated) and YAMNet with their keyword options."""
+    """Build streaming faster-whisper (silero-gated), Smart Turn and YAMNet with their keyword options.
+
+    ``turn_end=False`` leaves Smart Turn out; its VAD takes the ASR's VAD options unless
+    ``turn_end`` sets its own, so both report the same ends of speech.
+    """
     from audiointeract.backends.embedded.asr import FasterWhisperPerceiver  # noqa: PLC0415 - heavy
+    from audiointeract.backends.embedded.smart_turn import SmartTurnPerceiver  # noqa: PLC0415 - heavy
     from audiointeract.backends.embedded.yamnet import YamnetPerceiver  # noqa: PLC0415 - heavy
 
-    return [
-        FasterWhisperPerceiver(offload=offload, clock=clock, **(asr or {})),
-        YamnetPerceiver(**{"offload": offload, **(sound_events or {})}),
-    ]
+    asr = asr or {}
+    perceivers: list[Perceiver] = [FasterWhisperPerceiver(offload=offload, clock=clock, **asr)]
+    if turn_end is not False:
+        shared = {key: asr[key] for key in _VAD_OPTIONS if key in asr}
+        options = turn_end if isinstance(turn_end, dict) else {}
+        perceivers.append(SmartTurnPerceiver(**{"offload": offload, **shared, **options}))
+    perceivers.append(YamnetPerceiver(**{"offload": offload, **(sound_events or {})}))
+    return perceivers
 
 
 class EmbeddedPerceiver(Perceiver):
     """Several perceivers over one stream, as one perceiver.
 
-    ``perceivers`` defaults to :func:`default_perceivers` (``asr`` and
-    ``sound_events`` pass options through). Each chunk goes to every perceiver
+    ``perceivers`` defaults to :func:`default_perceivers` (``asr``, ``turn_end`` and
+    ``sound_events`` pass options through; ``turn_end=False`` drops the end-of-turn
+    model). Each chunk goes to every perceiver
     concurrently; a failure in one fails the chunk (the session's failure policy
     decides what happens next).
     """
@@ -54,10 +67,12 @@ class EmbeddedPerceiver(Perceiver):
         offload: bool = True,
         clock: Clock | None = None,
         asr: dict[str, Any] | None = None,
+        turn_end: dict[str, Any] | bool = True,
         sound_events: dict[str, Any] | None = None,
     ) -> None:
         if perceivers is None:
-            perceivers = default_perceivers(offload=offload, clock=clock, asr=asr, sound_events=sound_events)
+            perceivers = default_perceivers(offload=offload, clock=clock, asr=asr, turn_end=turn_end,
+                                            sound_events=sound_events)
         if not perceivers:
             raise ConfigurationError("EmbeddedPerceiver needs at least one perceiver")
         self.perceivers = tuple(perceivers)

@@ -1,8 +1,9 @@
 """Speech activity from silero VAD (the ONNX model shipped in the ``silero-vad`` wheel).
 
 :class:`SileroVad` is the streaming detector (sans-IO: 16 kHz samples in, speech
-starts/ends out), run with onnxruntime and numpy only; it also gates the streaming
-ASR. :class:`SileroVadPerceiver` exposes it as a perceiver.
+starts/ends out) on the model's native 32 ms frames, run with onnxruntime and numpy
+only; it also gates the streaming ASR and the end-of-turn model.
+:class:`SileroVadPerceiver` exposes it as a perceiver.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from audiointeract.errors import BackendUnavailable, CheckpointError, Configurat
 from audiointeract.events import Perception, SpeechActivity
 from audiointeract.interfaces import Perceiver
 
-__all__ = ["SILERO_MODEL_ENV", "SileroVad", "SileroVadPerceiver", "default_silero_model"]
+__all__ = ["FRAME_SECONDS", "SILERO_MODEL_ENV", "SileroVad", "SileroVadPerceiver", "default_silero_model", "frames_for"]
 
 SILERO_MODEL_ENV = "AUDIOINTERACT_SILERO_VAD"
 _RATE = 16000
 _WINDOW = 512  # 32 ms at 16 kHz, the model's streaming window
 _CONTEXT = 64  # samples of the previous window the model expects in front of each window
-_WINDOW_SECONDS = _WINDOW / _RATE
+FRAME_SECONDS = _WINDOW / _RATE
+"""Length of one VAD frame (32 ms)."""
 
 
 def default_silero_model() -> Path:
@@ -42,22 +44,32 @@ def default_silero_model() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "data" / "silero_vad.onnx"
 
 
-class SileroVad:
-    """Streaming silero VAD over 32 ms windows with hysteresis and duration rules.
+def frames_for(seconds: float) -> int:
+    """Whole 32 ms frames closest to ``seconds`` (at least one)."""
+    return max(1, int(seconds / FRAME_SECONDS + 0.5))
 
-    Speech starts once windows stay above ``threshold`` for ``min_speech`` seconds
-    (dips below ``threshold - 0.15`` restart the count) and ends after ``min_silence``
-    seconds below that lower threshold. Each start/end is a
-    :class:`~audiointeract.events.SpeechActivity` whose ``span_end`` is when it was
-    decided and whose ``span_start`` is when the speech (or silence) began.
+
+class SileroVad:
+    """Streaming silero VAD on its native 32 ms frames, with hysteresis; events stamped at the audio.
+
+    Frames are 512 samples at 16 kHz whatever size the pushed blocks have. Speech starts
+    once frames stay at or above ``threshold`` for ``min_speech`` seconds and ends after
+    ``min_silence`` seconds below ``threshold - 0.15`` (frames in between neither start nor
+    break a run); both are rounded to whole frames. Each start/end is a
+    :class:`~audiointeract.events.SpeechActivity` stamped at the audio it describes:
+
+    * start: ``span_start`` = where the first speech frame begins, ``span_end`` = the end of
+      the frame that confirmed it (``min_speech`` later);
+    * end: ``span_start`` = the same onset, ``span_end`` = where the last speech frame ends
+      (the confirmation came ``min_silence`` after it).
     """
 
     def __init__(
         self,
         *,
         threshold: float = 0.5,
-        min_speech: float = 0.25,
-        min_silence: float = 0.4,
+        min_speech: float = 0.16,
+        min_silence: float = 0.2,
         model_path: str | Path | None = None,
         source: str = "silero-vad",
     ) -> None:
@@ -78,16 +90,28 @@ class SileroVad:
             raise CheckpointError(f"cannot load {str(path)!r} as the silero VAD ONNX model: {exc}") from exc
         self.threshold = threshold
         self._low = threshold - 0.15
-        self._min_speech = min_speech
-        self._min_silence = min_silence
+        self.speech_frames = frames_for(min_speech)
+        """Frames of speech that confirm an onset."""
+        self.silence_frames = frames_for(min_silence)
+        """Frames of silence that confirm an end of speech (the hangover)."""
         self._source = source
         self._sr = np.array(_RATE, dtype=np.int64)
         self.reset()
 
     @property
     def speaking(self) -> bool:
-        """Whether the detector is inside speech."""
+        """Whether the detector is inside speech (an onset was confirmed and no end yet)."""
         return self._speaking
+
+    @property
+    def onset(self) -> float | None:
+        """Where the current speech began (None outside speech)."""
+        return self._onset if self._speaking else None
+
+    @property
+    def pause_start(self) -> float | None:
+        """Inside speech, where the silence now running began (a tentative end of speech); else None."""
+        return self._run_start if self._speaking else None
 
     def reset(self) -> None:
         """Forget the model state and any partial window."""
@@ -96,6 +120,7 @@ class SileroVad:
         self._pending = np.zeros(0, dtype=np.float32)
         self._pending_start = 0.0
         self._speaking = False
+        self._onset = 0.0
         self._run_start: float | None = None
         self._run_probs: list[float] = []
 
@@ -107,7 +132,7 @@ class SileroVad:
         return float(np.clip(out.reshape(-1)[0], 0.0, 1.0))
 
     def push(self, samples: FloatArray, start_time: float) -> list[SpeechActivity]:
-        """Feed 16 kHz samples beginning at ``start_time``; return the speech starts/ends decided."""
+        """Feed 16 kHz samples beginning at ``start_time``; return the speech starts/ends confirmed."""
         if self._pending.size == 0:
             self._pending_start = start_time
         audio = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
@@ -115,12 +140,21 @@ class SileroVad:
         events: list[SpeechActivity] = []
         for offset in range(0, whole, _WINDOW):
             t = self._pending_start + offset / _RATE
-            event = self._update(self.probability(audio[offset : offset + _WINDOW]), t, t + _WINDOW_SECONDS)
+            event = self._update(self.probability(audio[offset : offset + _WINDOW]), t, t + FRAME_SECONDS)
             if event is not None:
                 events.append(event)
         self._pending = audio[whole:]
         self._pending_start += whole / _RATE
         return events
+
+    def end_now(self, heard: float) -> SpeechActivity | None:
+        """Close speech at the end of the stream: the end is the running pause's start, else ``heard``."""
+        if not self._speaking:
+            return None
+        end = self._run_start if self._run_start is not None else max(heard, self._onset)
+        event = SpeechActivity(span_start=self._onset, span_end=end, speaking=False, source=self._source)
+        self.reset()
+        return event
 
     def _update(self, p: float, t: float, t_end: float) -> SpeechActivity | None:
         toward = p < self._low if self._speaking else p >= self.threshold
@@ -132,25 +166,24 @@ class SileroVad:
         if self._run_start is None:
             self._run_start = t
         self._run_probs.append(p)
-        needed = self._min_silence if self._speaking else self._min_speech
-        if t_end - self._run_start + 1e-9 < max(needed, _WINDOW_SECONDS):
+        if len(self._run_probs) < (self.silence_frames if self._speaking else self.speech_frames):
             return None
         self._speaking = not self._speaking
         mean = float(np.mean(self._run_probs))
-        event = SpeechActivity(
-            span_start=self._run_start,
-            span_end=t_end,
-            speaking=self._speaking,
-            probability=mean if self._speaking else 1.0 - mean,
-            source=self._source,
-        )
+        if self._speaking:
+            self._onset = self._run_start
+            event = SpeechActivity(span_start=self._onset, span_end=t_end, speaking=True, probability=mean,
+                                   source=self._source)
+        else:
+            event = SpeechActivity(span_start=self._onset, span_end=self._run_start, speaking=False,
+                                   probability=1.0 - mean, source=self._source)
         self._run_start = None
         self._run_probs = []
         return event
 
 
 class SileroVadPerceiver(Perceiver):
-    """Speech start/end perceptions from :class:`SileroVad` (any session sample rate)."""
+    """Speech start/end perceptions from :class:`SileroVad` (any session sample rate and chunk size)."""
 
     name = "silero-vad"
 
@@ -158,8 +191,8 @@ class SileroVadPerceiver(Perceiver):
         self,
         *,
         threshold: float = 0.5,
-        min_speech: float = 0.25,
-        min_silence: float = 0.4,
+        min_speech: float = 0.16,
+        min_silence: float = 0.2,
         model_path: str | Path | None = None,
         offload: bool = True,
     ) -> None:
@@ -176,10 +209,8 @@ class SileroVadPerceiver(Perceiver):
         return self._vad.push(samples, chunk.start_time)
 
     async def finish(self) -> Sequence[Perception]:
-        if not self._vad.speaking:
-            return ()
-        self._vad.reset()
-        return (SpeechActivity(span_start=self._heard, span_end=self._heard, speaking=False, source=self.name),)
+        end = self._vad.end_now(self._heard)
+        return () if end is None else (end,)
 
     async def reset(self) -> None:
         self._vad.reset()

@@ -79,14 +79,26 @@ def render(utterances: Sequence[Sequence[int]], *, lead: float = 0.5, pause: flo
 
 
 class FakeGate:
-    """Speech starts at the first loud 10 ms frame and ends after 0.3 s of zeros."""
+    """Speech starts at the first loud 10 ms frame and ends after 0.3 s of zeros, stamped at the audio."""
 
     def __init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
         self.speaking = False
+        self.onset = 0.0
         self.quiet_since: float | None = None
+
+    @property
+    def pause_start(self) -> float | None:
+        return self.quiet_since if self.speaking else None
+
+    def end_now(self, heard: float) -> SpeechActivity | None:
+        if not self.speaking:
+            return None
+        end = SpeechActivity(span_start=self.onset, span_end=self.quiet_since or heard, speaking=False)
+        self.reset()
+        return end
 
     def push(self, samples: FloatArray, start_time: float) -> list[SpeechActivity]:
         events, frame = [], RATE // 100
@@ -94,7 +106,7 @@ class FakeGate:
             t = start_time + offset / RATE
             loud = bool(np.any(np.abs(samples[offset : offset + frame]) > 1e-6))
             if loud and not self.speaking:
-                self.speaking, self.quiet_since = True, None
+                self.speaking, self.quiet_since, self.onset = True, None, t
                 events.append(SpeechActivity(span_start=t, span_end=t + frame / RATE, speaking=True))
             elif self.speaking and loud:
                 self.quiet_since = None
@@ -102,7 +114,7 @@ class FakeGate:
                 self.quiet_since = t if self.quiet_since is None else self.quiet_since
                 if t + frame / RATE - self.quiet_since >= 0.3 - 1e-9:
                     self.speaking = False
-                    events.append(SpeechActivity(span_start=self.quiet_since, span_end=t + frame / RATE, speaking=False))
+                    events.append(SpeechActivity(span_start=self.onset, span_end=self.quiet_since, speaking=False))
         return events
 
 
