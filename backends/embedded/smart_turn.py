@@ -51,19 +51,21 @@ class SmartTurnPerceiver(Perceiver):
         min_speech: float = 0.16,
         min_silence: float = 0.2,
         pre_speech: float = 0.5,
+        trailing_silence: float = 0.0,
         turn_gap: float = 3.0,
         complete_at: float = 0.5,
         offload: bool = True,
     ) -> None:
-        if not 0 <= pre_speech <= 2.0 or turn_gap <= 0 or not 0 < complete_at <= 1:
+        if not (0 <= pre_speech <= 2.0 and 0 <= trailing_silence <= 2.0 and turn_gap > 0 and 0 < complete_at <= 1):
             raise ConfigurationError(
-                f"need 0 <= pre_speech <= 2, turn_gap > 0 and 0 < complete_at <= 1; "
-                f"got {pre_speech}, {turn_gap}, {complete_at}"
+                f"need 0 <= pre_speech, trailing_silence <= 2, turn_gap > 0 and 0 < complete_at <= 1; "
+                f"got {pre_speech}, {trailing_silence}, {turn_gap}, {complete_at}"
             )
         self.model = SmartTurnModel(model_path, threads=threads)
         self._vad = SileroVad(threshold=vad_threshold, min_speech=min_speech, min_silence=min_silence,
                               source=self.name)
         self._pre_speech = pre_speech
+        self._trailing = trailing_silence
         self._turn_gap = turn_gap
         self._complete_at = complete_at
         self._offload = offload
@@ -105,15 +107,16 @@ class SmartTurnPerceiver(Perceiver):
 
     def _estimate(self, end: SpeechActivity) -> TurnEndEstimate:
         confirmed = end.span_end + self._vad.silence_frames * FRAME_SECONDS  # where the VAD knew
+        heard = min(confirmed, end.span_end + self._trailing)
         start = max(self._turn_start if self._turn_start is not None else end.span_start,
-                    confirmed - WINDOW_SECONDS, self._audio_start)
+                    heard - WINDOW_SECONDS, self._audio_start)
         first = round((start - self._audio_start) * SAMPLE_RATE)
-        last = round((confirmed - self._audio_start) * SAMPLE_RATE)
+        last = round((heard - self._audio_start) * SAMPLE_RATE)
         probability = self.model.probability(self._audio[first:last])
         self._last_end = end.span_end
         if probability >= self._complete_at:
             self._turn_start = None
-        return TurnEndEstimate(span_start=start, span_end=confirmed, probability=probability,
+        return TurnEndEstimate(span_start=start, span_end=heard, probability=probability,
                                speech_end=end.span_end, source=self.name)
 
     def _remember(self, samples: FloatArray, start: float) -> None:

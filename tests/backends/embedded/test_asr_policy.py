@@ -322,6 +322,35 @@ def test_stream_ending_in_speech_is_flushed_by_finish() -> None:
     assert len(truth) == 3
 
 
+def test_a_decode_at_the_start_of_a_pause_is_committed_at_the_end_of_speech_without_another() -> None:
+    audio, truth = render([[1, 2, 3, 4]], lead=0.5, pause=1.0)
+    recogniser = FakeRecogniser()
+    perceiver = StreamingAsrPerceiver(recogniser, gate=FakeGate(), offload=False,
+                                      streaming=StreamingConfig(decode_every=10.0, pause_decode_after=0.3))
+    out = run_perceiver_sync(perceiver, chunks_of(audio, 0.1))
+    assert recogniser.calls == 4  # 0.1 s into each pause after a word; the end of speech reuses the last
+    updates = [p for p in out if isinstance(p, TranscriptUpdate)]
+    assert [w.text for w in committed_words(updates)] == [w.text for w in truth]
+    end = next(p for p in out if isinstance(p, SpeechActivity) and not p.speaking)
+    assert end.span_end == pytest.approx(truth[-1].end)  # stamped where the speech ended
+    assert updates[-1].span_end == pytest.approx(end.span_end + 0.3, abs=0.1)  # known at its confirmation
+
+    recogniser = FakeRecogniser()
+    perceiver = StreamingAsrPerceiver(recogniser, gate=FakeGate(), offload=False,
+                                      streaming=StreamingConfig(decode_every=10.0, pause_decode_after=None))
+    run_perceiver_sync(perceiver, chunks_of(audio, 0.1))
+    assert recogniser.calls == 1  # without pause decodes, the one decode comes at the end of speech instead
+
+
+def test_pre_roll_never_reaches_back_into_speech_already_committed() -> None:
+    audio, truth = render([[1, 2, 3], [4, 5, 6]], lead=0.5, pause=0.35)  # a pause shorter than the 0.5 s pre-roll
+    perceiver = StreamingAsrPerceiver(FakeRecogniser(), gate=FakeGate(), offload=False)
+    out = run_perceiver_sync(perceiver, chunks_of(audio, 0.1))
+    assert [p.speaking for p in out if isinstance(p, SpeechActivity)] == [True, False, True, False]
+    words = committed_words([p for p in out if isinstance(p, TranscriptUpdate)])
+    assert [w.text for w in words] == [w.text for w in truth]
+
+
 def test_nan_chunk_is_a_clear_error() -> None:
     perceiver = StreamingAsrPerceiver(FakeRecogniser(), gate=FakeGate(), offload=False)
     bad = np.zeros(1600, np.float32)
