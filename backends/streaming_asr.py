@@ -106,6 +106,8 @@ class StreamingConfig:
     """Hypotheses of a shorter buffer are only tentative: Whisper guesses the first words of short audio."""
     prompt_chars: int = attrs.field(default=200, validator=attrs.validators.ge(0))
     """Committed text cut from the buffer (this utterance) is passed as the decoder prompt."""
+    min_speech: float = attrs.field(default=0.25, validator=attrs.validators.ge(0.0))
+    """A stretch of speech shorter than this (a click, a breath) is not transcribed."""
 
     def __attrs_post_init__(self) -> None:
         if self.max_buffer < self.trim_after or self.max_buffer > 28.0:
@@ -369,6 +371,7 @@ class StreamingAsrPerceiver(Perceiver):
         self._recent = np.zeros(0, dtype=np.float32)  # last few seconds of 16 kHz audio, for pre-roll
         self._recent_start = 0.0
         self._in_speech = False
+        self._onset = 0.0  # where the current speech began
         self._speech_end = 0.0  # where the last speech ended
         self._last_tentative = ""
         self._heard = 0.0
@@ -378,6 +381,7 @@ class StreamingAsrPerceiver(Perceiver):
         self._compute = 0.0
         self._max_buffer = 0.0
         self._origin: float | None = None
+        self._behind = 0.0  # how late the chunk being processed arrived here
         self._lag = 0.0
         self._max_lag = 0.0
 
@@ -402,6 +406,7 @@ class StreamingAsrPerceiver(Perceiver):
     async def perceive(self, chunk: AudioChunk) -> Sequence[Perception]:
         if self._origin is None:
             self._origin = self._clock.now() - chunk.end_time
+        self._behind = max(0.0, self._clock.now() - self._origin - chunk.end_time)
         out = await self._run(self._step, to_asr_rate(chunk), chunk.start_time, chunk.end_time)
         self._lag = max(0.0, self._clock.now() - self._origin - chunk.end_time)
         self._max_lag = max(self._max_lag, self._lag)
@@ -448,20 +453,27 @@ class StreamingAsrPerceiver(Perceiver):
         for event in self._gate.push(samples, start):
             if event.speaking and not self._in_speech:
                 self._in_speech = True
+                self._onset = event.span_start
                 # pre-roll, but never back into the speech already committed
                 cursor = max(event.span_start - self._pad, self._recent_start, self._speech_end)
                 out.append(event)
             elif not event.speaking and self._in_speech:
                 stop = max(cursor, min(end, event.span_end + self._pad))  # the speech and a little silence after it
                 self._feed(cursor, stop)
-                out.extend(self._commit_all(end, until=event.span_end))
+                if event.span_end - event.span_start < self._policy.config.min_speech:
+                    self._policy.reset()  # too short to be words: nothing to transcribe
+                else:
+                    out.extend(self._commit_all(end, until=event.span_end))
                 out.append(event)
                 self._in_speech = False
                 self._speech_end = event.span_end
                 cursor = stop
         if self._in_speech:
             self._feed(cursor, end)
-            if self._policy.due or self._pause_due(end):
+            long_enough = self._gate is None or end - self._onset >= self._policy.config.min_speech
+            # more than one cadence behind a live stream: skip this re-decode so the backlog drains
+            keeping_up = self._behind <= max(self.cadence, 0.1)
+            if long_enough and keeping_up and (self._policy.due or self._pause_due(end)):
                 out.extend(self._decode(end))
         return out
 

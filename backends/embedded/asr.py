@@ -80,7 +80,7 @@ class FasterWhisperPerceiver(StreamingAsrPerceiver):
         cpu_threads: int = 2,
         beam_size: int = 1,
         language: str | None = "en",
-        decode_every: float = 1.0,
+        decode_every: float = 0.5,
         streaming: StreamingConfig | None = None,
         vad: bool = True,
         vad_threshold: float = 0.5,

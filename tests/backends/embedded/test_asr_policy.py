@@ -395,7 +395,7 @@ async def test_fake_perceiver_conforms() -> None:
 
 
 @pytest.mark.anyio
-async def test_a_recogniser_slower_than_real_time_shows_as_lag_not_lost_audio() -> None:
+async def test_a_recogniser_slower_than_real_time_skips_re_decodes_to_keep_up_and_loses_no_audio() -> None:
     audio, truth = render([list(range(30))], lead=0.5, pause=1.0)
     recogniser = FakeRecogniser()
 
@@ -409,7 +409,10 @@ async def test_a_recogniser_slower_than_real_time_shows_as_lag_not_lost_audio() 
     session = Session(perceiver, ScriptedDecider(), ScriptedResponder(), config=config)
     trace = await session.run(ArraySource(audio, RATE))
     stats = perceiver.statistics()
-    assert stats.max_lag > 5.0  # 0.6 s of compute per 0.4 s chunk of speech falls further and further behind
+    # 0.6 s per decode on every 0.4 s chunk would fall further and further behind (over 5 s by the end);
+    # a chunk that arrives late is fed without a re-decode, so the lag stays within one decode
+    assert stats.max_lag <= 0.6 + 1e-6
+    assert recogniser.calls < len(audio) / RATE / 0.4 / 2
     assert stats.compute_seconds == pytest.approx(0.6 * recogniser.calls)
     # inline compute blocks the loop, so the session itself cannot see this lag: the perceiver reports it
     assert session.statistics().chunks_perceived == session.statistics().chunks_received
