@@ -100,7 +100,7 @@ class WhisperPerceiver(StreamingAsrPerceiver):
         decode_every: float = 1.0,
         streaming: StreamingConfig | None = None,
         vad: bool = True,
-        min_silence: float = 0.2,
+        min_silence: float = 0.4,
         speech_pad: float = 0.5,
         offload: bool = True,
         clock: Clock | None = None,

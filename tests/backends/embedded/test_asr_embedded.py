@@ -10,11 +10,19 @@ import pytest
 
 from audiointeract.audio import AudioChunk, AudioFormat, resample
 from audiointeract.backends.embedded.perceiver import EmbeddedPerceiver
+from audiointeract.backends.embedded.smart_turn import SmartTurnPerceiver
 from audiointeract.backends.mock import EnergyPerceiver, ScriptedDecider, ScriptedPerceiver, ScriptedResponder
 from audiointeract.clock import LoopClock
 from audiointeract.config import SessionConfig
 from audiointeract.errors import BackendError, ConfigurationError
-from audiointeract.events import BackendErrorEvent, Perception, SoundEvent, SpeechActivity, TranscriptUpdate
+from audiointeract.events import (
+    BackendErrorEvent,
+    Perception,
+    SoundEvent,
+    SpeechActivity,
+    TranscriptUpdate,
+    TurnEndEstimate,
+)
 from audiointeract.interfaces import Perceiver
 from audiointeract.registry import load_backend
 from audiointeract.session import Session
@@ -97,7 +105,8 @@ BANK = default_bank()
 async def test_default_stack_hears_speech_and_a_crow() -> None:
     perceiver = load_backend("perceiver", "default", offload=False)
     assert isinstance(perceiver, EmbeddedPerceiver)
-    assert [type(p).__name__ for p in perceiver.perceivers] == ["FasterWhisperPerceiver", "YamnetPerceiver"]
+    assert [type(p).__name__ for p in perceiver.perceivers] == [
+        "FasterWhisperPerceiver", "SmartTurnPerceiver", "YamnetPerceiver"]
     speech, rate = BANK.load("asterisk:conf-getpin")
     crow, crow_rate = BANK.load("sonic-pi:misc_crow")
     audio = np.concatenate([np.zeros(8000, np.float32), resample(speech, rate, 16000), np.zeros(16000, np.float32),
@@ -107,8 +116,23 @@ async def test_default_stack_hears_speech_and_a_crow() -> None:
     assert not trace.of_type(BackendErrorEvent)
     text = " ".join(u.committed for u in trace.of_type(TranscriptUpdate) if u.committed)
     assert "conference" in text.lower()
-    assert [a.speaking for a in trace.of_type(SpeechActivity)] == [True, False]
+    activity = trace.of_type(SpeechActivity)
+    assert [a.speaking for a in activity] == [True, False]
+    (estimate,) = trace.of_type(TurnEndEstimate)  # with the end of speech, from its own VAD with the same settings
+    assert estimate.speech_end == pytest.approx(activity[1].span_end)
+    assert estimate.emitted_at == activity[1].emitted_at
+    assert estimate.span_start == pytest.approx(activity[0].span_start - 0.5)  # the turn, from 0.5 s before it
     assert trace.of_type(SoundEvent)  # the sound-event half runs alongside the transcript
+
+
+@pytest.mark.slow
+def test_the_end_of_turn_part_can_be_left_out_or_configured() -> None:
+    quiet = EmbeddedPerceiver(offload=False, turn_end=False)
+    assert [type(p).__name__ for p in quiet.perceivers] == ["FasterWhisperPerceiver", "YamnetPerceiver"]
+    tuned = EmbeddedPerceiver(offload=False, asr={"min_silence": 0.5}, turn_end={"threads": 1})
+    smart_turn = tuned.perceivers[1]
+    assert isinstance(smart_turn, SmartTurnPerceiver)
+    assert smart_turn._vad.silence_frames == 16  # takes the ASR's VAD setting
 
 
 def test_concurrency_runs_on_anyio_backends() -> None:
