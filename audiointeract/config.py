@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import attrs
 
 from audiointeract.audio import AudioFormat
+from audiointeract.echo import EchoConfig
 from audiointeract.errors import ConfigurationError
 from audiointeract.events import StandingTask
 from audiointeract.queues import Overflow
@@ -215,6 +216,9 @@ class SessionConfig:
     speculate: bool = True
     """Start writing a reply when a decider prepares it (``Decision.preparing``), holding its
     output until the RESPOND: the first words are ready sooner. Nothing is heard before the RESPOND."""
+    echo: EchoConfig | None = attrs.field(factory=EchoConfig)
+    """Remove the agent's own voice from the microphone before perception, using what it played as the
+    reference (:mod:`audiointeract.echo`); with ``Pacing.REALTIME`` only. None turns it off."""
     stop_grace: float = attrs.field(default=1.0, validator=_non_negative)
     """After :meth:`Session.stop`, seconds the loop may take to decide what was heard before it is cut short."""
 

@@ -38,6 +38,8 @@ __all__ = [
     "ReplyCancelled",
     "ReplyFailed",
     "ReplyFinished",
+    "ReplyPaused",
+    "ReplyResumed",
     "ReplyStarted",
     "ReplyText",
     "ResponseDelta",
@@ -253,6 +255,11 @@ class Decision:
     ``evidence`` at a coming decision point — the user paused after what reads as a
     complete turn. The session may then start writing that reply ahead and hold all of
     its output until the RESPOND confirms it (see :meth:`preparing`).
+
+    ``hold`` (only on SILENT) says the user may be taking the floor while the agent
+    speaks and the decider is still judging it: the session pauses the reply's audio
+    until a decision that does not hold, which resumes it, or an INTERRUPT, which
+    cancels it (see :meth:`holding`).
     """
 
     kind: ClassVar[str] = "decision"
@@ -262,6 +269,7 @@ class Decision:
     score: float = attrs.field(default=1.0, validator=_unit_interval)
     reason: str = ""
     prepare: bool = False
+    hold: bool = False
     id: int | None = None
     decided_at: float | None = attrs.field(default=None, validator=_optional_finite)
     heard_until: float | None = attrs.field(default=None, validator=_optional_finite)
@@ -269,6 +277,10 @@ class Decision:
     def __attrs_post_init__(self) -> None:
         if self.prepare and self.action is not Action.SILENT:
             raise ConfigurationError(f"only a SILENT decision can prepare a reply, not {self.action.value}")
+        if self.hold and self.action is not Action.SILENT:
+            raise ConfigurationError(f"only a SILENT decision can hold a reply, not {self.action.value}")
+        if self.hold and self.prepare:
+            raise ConfigurationError("a decision either prepares a reply (listening) or holds one (speaking)")
 
     @classmethod
     def silent(cls, reason: str = "") -> Decision:
@@ -279,6 +291,11 @@ class Decision:
     def preparing(cls, task: str | None, evidence: Iterable[Perception], reason: str = "") -> Decision:
         """SILENT for now, but a RESPOND for ``task`` on ``evidence`` is likely next: start writing it."""
         return cls(action=Action.SILENT, task=task, evidence=tuple(evidence), reason=reason, prepare=True)
+
+    @classmethod
+    def holding(cls, evidence: Iterable[Perception], reason: str = "") -> Decision:
+        """SILENT for now, but pause the reply's audio: the user may be barging in (judged at coming points)."""
+        return cls(action=Action.SILENT, evidence=tuple(evidence), reason=reason, hold=True)
 
 
 @_register
@@ -550,6 +567,33 @@ class SpeculationEnded:
     at: float
 
 
+@_register
+@attrs.frozen(kw_only=True)
+class ReplyPaused:
+    """The reply's audio stopped at ``at`` because a decision held it (the user may be barging in).
+
+    Nothing of it plays until a :class:`ReplyResumed`, or it ends (a barge-in cancels it).
+    """
+
+    kind: ClassVar[str] = "reply_paused"
+    reply_id: int
+    decision_id: int
+    reason: str
+    at: float
+
+
+@_register
+@attrs.frozen(kw_only=True)
+class ReplyResumed:
+    """A paused reply plays on from where it stopped (the sound over it was not an interruption)."""
+
+    kind: ClassVar[str] = "reply_resumed"
+    reply_id: int
+    decision_id: int | None
+    paused_for: float
+    at: float
+
+
 NORMAL_ENDINGS = ("source_exhausted", "stopped")
 """``SessionEnded.reason`` values of a session that ended as asked; any other reason is abnormal."""
 
@@ -591,6 +635,8 @@ Event: TypeAlias = (
     | ReplyFinished
     | ReplyCancelled
     | ReplyFailed
+    | ReplyPaused
+    | ReplyResumed
     | BackendErrorEvent
     | BackchannelStarted
     | BackchannelEnded

@@ -7,6 +7,12 @@ the cancel was carried out) or failed. An acknowledgement ("mm-hm", a BACKCHANNE
 decision) is a short phrase in the responder's voice, synthesised once per phrase and
 cached, played without taking the floor, and cancellable the same way.
 
+A reply in flight can be *paused* while a decider judges whether the user is barging in
+(:meth:`ReplyRunner.pause`, a decision that holds): the block playing finishes, nothing
+more is played until :meth:`ReplyRunner.resume` (it was not an interruption: the reply
+plays on from where it stopped) or a cancel (it was). Both are traced
+(``ReplyPaused``/``ReplyResumed``); a paused reply that is cancelled just ends.
+
 A reply can also be written ahead (*speculation*): started when a decider prepares
 it, its output held back — nothing is emitted or played — until a RESPOND confirms it
 (:meth:`ReplyRunner.promote`) or it is discarded; both are traced
@@ -43,6 +49,8 @@ from audiointeract.events import (
     ReplyCancelled,
     ReplyFailed,
     ReplyFinished,
+    ReplyPaused,
+    ReplyResumed,
     ReplyStarted,
     ReplyText,
     ResponseRequest,
@@ -92,6 +100,13 @@ class _Utterance:
     """Set once the reply may be heard (at once for an ordinary reply)."""
     discarded: str | None = None
     """Why a reply written ahead was thrown away."""
+    paused_at: float | None = None
+    """When a decision paused the reply's audio (None while it plays)."""
+    playing: anyio.Event = attrs.field(factory=anyio.Event)
+    """Set while the reply may play; cleared (replaced) while it is paused."""
+
+    def __attrs_post_init__(self) -> None:
+        self.playing.set()
 
     def cancel(self, *, requested_at: float, reason: str, decision_id: int | None = None) -> None:
         if self.cancel_requested_at is not None or self.done:
@@ -175,9 +190,9 @@ class ReplyRunner:
         self._wake()
 
     async def wait_stream_turn(self, heard: float) -> None:
-        """FAST pacing: wait until what is playing has played past ``heard`` (or ended), so the stream may go on."""
+        """FAST pacing: wait until what plays has played past ``heard`` (or ended, or paused): the stream goes on."""
         while self._fast and any(
-            utterance is not None and utterance.playback_end <= heard
+            utterance is not None and utterance.paused_at is None and utterance.playback_end <= heard
             for utterance in (self._reply, self._backchannel)
         ):
             await self._changed()
@@ -291,6 +306,27 @@ class ReplyRunner:
         """Cancel reply ``reply_id`` (no-op if it already ended); nothing of it is emitted afterwards."""
         if self._reply is not None and self._reply.id == reply_id:
             self._reply.cancel(requested_at=requested_at, reason=reason, decision_id=decision_id)
+
+    def pause(self, *, decision_id: int, reason: str) -> None:
+        """Stop the reply in flight after the block now playing, until :meth:`resume` or a cancel."""
+        reply = self._reply
+        if reply is None or reply.paused_at is not None or reply.cancel_requested_at is not None or reply.done:
+            return
+        reply.paused_at = self._now()
+        reply.playing = anyio.Event()
+        self._wake()  # FAST pacing: the stream need not wait for a paused reply
+        self._emit(ReplyPaused(reply_id=reply.id, decision_id=decision_id, reason=reason, at=reply.paused_at))
+
+    def resume(self, *, decision_id: int | None) -> None:
+        """Let a paused reply play on from where it stopped (a cancelled one stays silent)."""
+        reply = self._reply
+        if reply is None or reply.paused_at is None:
+            return
+        now = self._now()
+        paused_for, reply.paused_at = now - reply.paused_at, None
+        reply.playing.set()
+        if reply.cancel_requested_at is None:
+            self._emit(ReplyResumed(reply_id=reply.id, decision_id=decision_id, paused_for=paused_for, at=now))
 
     async def _run_reply(self, reply: _Utterance, request: ResponseRequest) -> None:
         try:
@@ -499,6 +535,10 @@ class ReplyRunner:
         for start in range(0, delta.samples.size, block):
             samples = delta.samples[start : start + block]
             await self._until(utterance.playback_end)
+            if utterance.paused_at is not None:
+                await utterance.playing.wait()  # held while a decision pauses the reply
+                if self._fast and math.isfinite(self._heard):  # the stream went on while it was paused
+                    utterance.playback_end = max(utterance.playback_end, self._heard)
             if utterance.cancel_requested_at is not None:
                 return
             now = self._now()

@@ -39,6 +39,7 @@ from audiointeract.clock import Clock, LoopClock, Stopwatch
 from audiointeract.config import DecisionMode, FailureAction, FailurePolicy, Pacing, SessionConfig
 from audiointeract.contracts import check_decision, check_perceptions
 from audiointeract.conversation import Conversation
+from audiointeract.echo import EchoCanceller
 from audiointeract.errors import AudioInteractError, ConfigurationError
 from audiointeract.events import (
     Action,
@@ -50,6 +51,7 @@ from audiointeract.events import (
     Event,
     InputWarning,
     Perception,
+    ReplyAudio,
     ResponseRequest,
     SessionEnded,
     event_to_dict,
@@ -164,6 +166,12 @@ class Session:
             on_backchannel_ended=self._backchannel_ended,
         )
         self._turn = TurnState()
+        self._echo = (
+            EchoCanceller(cfg.echo, cfg.audio.sample_rate)
+            if cfg.echo is not None and cfg.pacing is Pacing.REALTIME
+            else None
+        )
+        self._stream_offset = float("inf")  # session time minus stream time of the audio heard (its least)
         self.ended: SessionEnded | None = None
         """How the session ended (None while it runs); ``ended.normal`` tells a normal end from a failure."""
         self._started = False
@@ -386,6 +394,9 @@ class Session:
         self._replies.advance(chunk.end_time)
         self._counters.chunks_received += 1
         now = self._now()
+        if self._echo is not None:  # the agent's own voice out, before anything hears it
+            self._stream_offset = min(self._stream_offset, max(0.0, now - chunk.end_time))
+            chunk = attrs.evolve(chunk, samples=self._echo.process(chunk.samples, chunk.start_sample))
         self._emit(AudioReceived(index=chunk.index, span_start=chunk.start_time, span_end=chunk.end_time, at=now))
         self._recent.add(chunk)
         self._arrivals[chunk.index] = now
@@ -532,6 +543,18 @@ class Session:
             self._replies.discard(f"the decider no longer prepares it ({decision.action.value})")
         self._turn, actions = on_decision(self._turn, decision, decision.decided_at, self.config.turn)
         self._dispatch(actions)
+        self._hold_or_release(decision)
+
+    def _hold_or_release(self, decision: Decision) -> None:
+        """A decision that holds pauses the reply's audio; any other lets a paused reply play on.
+
+        An INTERRUPT has cancelled the reply by now, so it stays silent.
+        """
+        assert decision.id is not None
+        if decision.hold:
+            self._replies.pause(decision_id=decision.id, reason=decision.reason)
+        else:
+            self._replies.resume(decision_id=decision.id)
 
     def _speculate(self, decision: Decision) -> None:
         """Write the reply a decider prepares ahead, if the floor is free; its output is held back."""
@@ -653,6 +676,10 @@ class Session:
         self._report_error(f"observer {type(observer).__name__}", error, attempt=1, handling="skip")
 
     def _emit(self, event: Event) -> None:
+        if self._echo is not None and isinstance(event, ReplyAudio) and event.samples is not None:
+            # what plays now is heard from this stream time on (its echo comes later still)
+            at = event.play_at - (0.0 if math.isinf(self._stream_offset) else self._stream_offset)
+            self._echo.play(event.samples, event.sample_rate, max(0.0, at))
         self._bus.emit(event, at=self._now(), heard=self._counters.heard_until)
 
     def _trace_meta(self) -> dict[str, Any]:

@@ -8,16 +8,21 @@ from __future__ import annotations
 import re
 
 __all__ = [
+    "BACKCHANNEL_PHRASES",
     "BACKCHANNEL_WORDS",
     "addressed_to_assistant",
+    "backchannel_only",
+    "content_words",
     "is_question",
     "label_matches",
     "normalize",
+    "spoken_words",
     "turn_complete",
     "words",
 ]
 
 _NON_WORD = re.compile(r"[^\w'\s-]+")
+_ANNOTATION = re.compile(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*")  # "[BLANK_AUDIO]", "(coughs)", "*sigh*"
 _SPACES = re.compile(r"[\s-]+")
 
 # A turn that ends in one of these is still going ("I'd like a table for ... and").
@@ -58,9 +63,22 @@ _REQUEST_PHRASES = (
 )  # fmt: skip
 
 BACKCHANNEL_WORDS = frozenset(
-    "mm mmm mhm mmhmm hmm uh huh uhhuh ok okay yeah yes yep yup right sure alright cool wow oh ah".split()  # noqa: SIM905
+    "m mm mmm mhm mhmm mmhm mmhmm hm hmm uh huh uhhuh um ok okay yeah yes yep yup ya yah right sure alright "  # noqa: SIM905
+    "cool wow oh ah aha great good nice fine thanks exactly true really indeed gotcha perfect absolutely".split()
 )
 """Normalised words that acknowledge without asking for the floor ("mm-hmm", "okay", "yeah")."""
+BACKCHANNEL_PHRASES = frozenset(
+    (
+        "thank you", "thank you very much", "thanks a lot", "got it", "i see", "all right", "of course",
+        "sounds good", "that's right", "that's true", "makes sense", "i know", "fair enough", "no problem",
+        "you bet", "go on", "go ahead", "uh huh", "mm hm", "mm hmm",
+    )
+)  # fmt: skip
+"""Several-word acknowledgements ("thank you", "got it"); with :data:`BACKCHANNEL_WORDS` the backchannel vocabulary."""
+_LONGEST_PHRASE = max(len(phrase.split()) for phrase in BACKCHANNEL_PHRASES)
+_PHRASE_PREFIXES = frozenset(
+    " ".join(phrase.split()[:n]) for phrase in BACKCHANNEL_PHRASES for n in range(1, len(phrase.split()))
+)
 
 
 def normalize(text: str) -> str:
@@ -71,6 +89,43 @@ def normalize(text: str) -> str:
 def words(text: str) -> list[str]:
     """The normalised words of ``text``."""
     return normalize(text).split()
+
+
+def spoken_words(text: str) -> list[str]:
+    """The normalised words of ``text`` without a recogniser's non-speech annotations ("[BLANK_AUDIO]", "(coughs)")."""
+    return words(_ANNOTATION.sub(" ", text))
+
+
+def content_words(text: str, *, open_ended: bool = False) -> list[str]:
+    """The words of ``text`` that are not part of an acknowledgement, in order.
+
+    Non-speech annotations a recogniser writes ("[BLANK_AUDIO]", "(coughs)") are dropped;
+    backchannel phrases are matched longest first ("thank you very much", "got it"),
+    then single backchannel words ("yeah", "okay", "mm-hm"). With ``open_ended`` (the
+    speech goes on) trailing words that begin a backchannel phrase ("thank", "got") do
+    not count yet.
+    """
+    tokens = spoken_words(text)
+    content: list[str] = []
+    i = 0
+    while i < len(tokens):
+        size = next(
+            (n for n in range(min(_LONGEST_PHRASE, len(tokens) - i), 1, -1)
+             if " ".join(tokens[i : i + n]) in BACKCHANNEL_PHRASES),
+            1 if tokens[i] in BACKCHANNEL_WORDS else 0,
+        )  # fmt: skip
+        if size == 0 and open_ended and " ".join(tokens[i:]) in _PHRASE_PREFIXES:
+            break
+        if size == 0:
+            content.append(tokens[i])
+            size = 1
+        i += size
+    return content
+
+
+def backchannel_only(text: str) -> bool:
+    """Whether ``text`` has words and all of them acknowledge ("thank you", "yeah, right", "mm-hm")."""
+    return bool(spoken_words(text)) and not content_words(text)
 
 
 def is_question(text: str) -> bool:

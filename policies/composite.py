@@ -28,8 +28,9 @@ class CompositePolicy(Decider):
     then comes first in ``policies``. Decisions that lose, or that could not be carried
     out, and the members' own reasons for staying silent, are named in the reason of
     the result when nothing wins; then a member's SILENT that prepares a reply
-    (``Decision.preparing``) is passed on, the highest priority first. Every member
-    sees every perception, so each keeps its own state.
+    (``Decision.preparing``, while listening) or holds the reply in flight
+    (``Decision.holding``, while the agent speaks) is passed on, the highest priority
+    first. Every member sees every perception, so each keeps its own state.
     """
 
     name = "composite"
@@ -52,12 +53,15 @@ class CompositePolicy(Decider):
         task_priority = {task.name: task.priority for task in context.tasks}
         best: tuple[tuple[int, int, int], Decision] | None = None
         prepared: tuple[tuple[int, int, int], Decision] | None = None
+        held: tuple[tuple[int, int, int], Decision] | None = None
         dropped: list[str] = []
         for index, (member, priority) in enumerate(self.members):
             decision = await member.decide(context, perceptions)
             key = (priority, task_priority.get(decision.task or "", 0), -index)
             if decision.prepare and not context.agent_speaking and (prepared is None or key > prepared[0]):
                 prepared = (key, decision)
+            if decision.hold and context.agent_speaking and (held is None or key > held[0]):
+                held = (key, decision)
             if decision.action is Action.SILENT:
                 if decision.reason:
                     dropped.append(f"{member.name}: {decision.reason}")
@@ -73,6 +77,8 @@ class CompositePolicy(Decider):
                 dropped.append(f"{member.name}: {decision.action.value} lost")
         if best is not None:
             return best[1]
+        if held is not None:  # a member is judging whether the user barges in: keep the reply paused
+            return held[1]
         if prepared is not None:  # nothing to do now, but a member expects to respond soon: pass that on
             return prepared[1]
         return Decision.silent("; ".join(dropped))

@@ -21,13 +21,15 @@ __all__ = ["default_policy"]
 def default_policy(
     *,
     names: Iterable[str] = ("assistant", "computer"),
-    min_delay: float = 0.4,
+    min_delay: float = 0.2,
+    unsure_delay: float | None = None,
     max_delay: float = 2.0,
     safety_labels: Iterable[str] = SAFETY_LABELS,
     safety_threshold: float = 0.4,
     barge_in: bool = True,
-    interrupt_min_speech: float = 0.5,
-    interrupt_min_words: int = 0,
+    interrupt_min_speech: float = 0.0,
+    interrupt_min_words: int = 1,
+    interrupt_max_hold: float = 1.5,
     cooldown: float = 8.0,
     dedupe_window: float = 30.0,
     warmup: float = 0.0,
@@ -39,7 +41,10 @@ def default_policy(
 ) -> Decider:
     """Build the default policy: a composite of these members, highest priority first.
 
-    1. barge-in (:class:`InterruptPolicy`, if ``barge_in``);
+    1. barge-in (:class:`InterruptPolicy`, if ``barge_in``): the reply pauses at the
+       user's onset and stops once ``interrupt_min_words`` words that are not
+       acknowledgements are heard (over ``interrupt_min_speech`` s), or plays on after
+       a backchannel, a sound without words, or ``interrupt_max_hold`` s;
     2. proactive warnings for safety-critical sound events (:class:`SoundEventPolicy` on
        ``safety_labels``, interrupting a reply in flight), wrapped in
        :class:`RateControlled` (``cooldown``, ``dedupe_window``, ``warmup``);
@@ -47,7 +52,9 @@ def default_policy(
        or else the session's tasks but the conversation (needs sentence-transformers;
        rate-controlled the same way; ``offload`` runs the encoder in a thread);
     4. endpointing that answers only turns addressed to the assistant (a question, a
-       request, or one of ``names``);
+       request, or one of ``names``), after ``min_delay`` s of silence when the words
+       and the end-of-turn model say the turn is over, ``max_delay`` s when either says
+       it goes on, ``unsure_delay`` s otherwise;
     5. backchannels in long turns, if ``backchannel``.
 
     sentence-transformers is loaded only with ``semantic``, at the first decision.
@@ -58,13 +65,17 @@ def default_policy(
     semantic_threshold = check_unit(owner, "semantic_threshold", semantic_threshold)
     members: list[Decider | tuple[Decider, int]] = []
     if barge_in:
-        members.append((InterruptPolicy(min_speech=interrupt_min_speech, min_words=interrupt_min_words), 40))
+        barge = InterruptPolicy(min_speech=interrupt_min_speech, min_words=interrupt_min_words,
+                                max_hold=interrupt_max_hold)
+        members.append((barge, 40))
     warnings = SoundEventPolicy(safety_labels, threshold=safety_threshold, barge_in=barge_in)
     members.append((RateControlled(warnings, cooldown=cooldown, dedupe_window=dedupe_window, warmup=warmup), 30))
     if semantic or semantic_tasks is not None:
         triggers = SemanticPolicy(semantic_tasks, threshold=semantic_threshold, offload=offload)
         members.append((RateControlled(triggers, cooldown=cooldown, dedupe_window=dedupe_window, warmup=warmup), 20))
-    members.append((EndpointingPolicy(min_delay=min_delay, max_delay=max_delay, addressed_only=True, names=names), 10))
+    endpointing = EndpointingPolicy(min_delay=min_delay, unsure_delay=unsure_delay, max_delay=max_delay,
+                                    addressed_only=True, names=names)
+    members.append((endpointing, 10))
     if backchannel:
         members.append((BackchannelPolicy(), 0))
     policy = CompositePolicy(members)

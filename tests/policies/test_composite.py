@@ -45,7 +45,7 @@ async def test_only_actions_the_session_can_carry_out_win(tl) -> None:
 async def test_every_member_sees_every_perception(tl) -> None:
     # the alarm and the end of the question land in the same chunk: the warning wins, and both members kept state
     script = [*tl.speech(1.0, 2.2, "What's for dinner?"), tl.sound(2.5, 2.8, "Fire alarm")]
-    policy = CompositePolicy([(SoundEventPolicy(), 2), (EndpointingPolicy(), 1)])
+    policy = CompositePolicy([(SoundEventPolicy(), 2), (EndpointingPolicy(min_delay=0.4), 1)])
     trace = await tl.run(policy, script, 8.0, tasks=TASKS)
     first = tl.acted(trace)[0]
     assert (first.heard_until, first.task) == (2.8, "safety")

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from audiointeract.events import Action, ReplyCancelled, StandingTask
+from audiointeract.events import Action, Decision, ReplyCancelled, StandingTask, TranscriptUpdate
 from audiointeract.policies import default_policy
 from audiointeract.registry import load_backend
 
@@ -44,9 +44,11 @@ async def test_alarm_during_an_answer_interrupts_it(tl) -> None:
 
 async def test_barge_in_stops_the_reply_and_the_new_question_is_answered(tl) -> None:
     script = [*tl.speech(0.5, 1.5, "Tell me about the weather."), *tl.speech(3.0, 4.4, "Actually, what time is it?")]
+    script.insert(4, TranscriptUpdate(span_start=3.0, span_end=3.5, tentative="Actually, what"))
     trace = await tl.run(default_policy(), script, 9.0, tasks=TASKS, reply=REPLY, tokens_per_second=5.0)
-    assert tl.times(trace, Action.INTERRUPT) == [3.6]
-    assert tl.times(trace) == [2.0, 4.8]  # 0.4 s after the new question ends
+    assert [d.heard_until for d in trace.of_type(Decision) if d.hold] == [3.2]  # paused at the onset
+    assert tl.times(trace, Action.INTERRUPT) == [3.6]  # stopped once a word that is not "okay" came
+    assert tl.times(trace) == [2.0, 4.8]  # the first chunk ends 0.2 s or more after each question
 
 
 async def test_backchannel_word_over_the_reply_does_not_stop_it(tl) -> None:
