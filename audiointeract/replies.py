@@ -324,6 +324,8 @@ class ReplyRunner:
             return
         now = self._now()
         paused_for, reply.paused_at = now - reply.paused_at, None
+        if self._fast and math.isfinite(self._heard):  # the stream went on while it was paused: so does the reply
+            reply.playback_end = max(reply.playback_end, self._heard)
         reply.playing.set()
         if reply.cancel_requested_at is None:
             self._emit(ReplyResumed(reply_id=reply.id, decision_id=decision_id, paused_for=paused_for, at=now))
@@ -535,10 +537,7 @@ class ReplyRunner:
         for start in range(0, delta.samples.size, block):
             samples = delta.samples[start : start + block]
             await self._until(utterance.playback_end)
-            if utterance.paused_at is not None:
-                await utterance.playing.wait()  # held while a decision pauses the reply
-                if self._fast and math.isfinite(self._heard):  # the stream went on while it was paused
-                    utterance.playback_end = max(utterance.playback_end, self._heard)
+            await utterance.playing.wait()  # held while a decision pauses the reply
             if utterance.cancel_requested_at is not None:
                 return
             now = self._now()

@@ -1,12 +1,25 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from audiointeract.backends.mock import ScriptedAction, ScriptedDecider
+from audiointeract.backends.mock import ScriptedAction, ScriptedDecider, ScriptedPerceiver, ScriptedResponder
+from audiointeract.config import Pacing, SessionConfig
 from audiointeract.errors import ConfigurationError
-from audiointeract.events import Action, Decision, ReplyCancelled, ReplyPaused, ReplyResumed, TranscriptUpdate
+from audiointeract.events import (
+    Action,
+    Decision,
+    ReplyAudio,
+    ReplyCancelled,
+    ReplyFinished,
+    ReplyPaused,
+    ReplyResumed,
+    TranscriptUpdate,
+)
 from audiointeract.policies import CompositePolicy
 from audiointeract.policies.barge_in import InterruptPolicy, Overlap, Verdict, judge_overlap
+from audiointeract.session import Session
+from audiointeract.sources import ArraySource
 
 pytestmark = pytest.mark.anyio
 
@@ -67,6 +80,27 @@ async def test_no_verdict_within_max_hold_plays_on_and_late_words_still_interrup
     (resumed,) = trace.of_type(ReplyResumed)
     assert resumed.at == pytest.approx(3.2)  # held from 2.0 for 1.2 s
     assert tl.times(trace, Action.INTERRUPT) == [4.8]
+
+
+async def test_under_fast_pacing_the_stream_goes_on_while_the_reply_is_paused(tl) -> None:
+    """FAST pacing waits for a playing reply; a paused one must not hold the stream (it is what resumes it)."""
+    session = Session(
+        ScriptedPerceiver(tl.speech(2.0, 2.7, "Mm-hmm.")),
+        agent_speaking_from_0_8(InterruptPolicy()),
+        ScriptedResponder(LONG_REPLY, tokens_per_second=5.0, word_seconds=0.2),
+        config=SessionConfig(pacing=Pacing.FAST),
+    )
+    trace = await session.run(ArraySource(np.zeros(9 * 16000, dtype=np.float32), 16000))
+    (paused,) = trace.of_type(ReplyPaused)
+    (resumed,) = trace.of_type(ReplyResumed)
+    assert trace.of_type(ReplyFinished)  # played to its end after the pause
+    assert paused.decision_id < resumed.decision_id
+    plays = [a.play_at for a in trace.of_type(ReplyAudio)]
+    assert plays == sorted(plays)
+    assert plays[0] < 2.0  # the agent spoke before the onset
+    # paused at the decision that heard the onset, played on at the one that heard the backchannel's end
+    assert not [t for t in plays if 2.0 - 1e-6 <= t < 2.8 - 1e-6]
+    assert plays[-1] > 2.8
 
 
 async def test_without_hold_the_reply_plays_on_while_judged(tl) -> None:
