@@ -9,8 +9,9 @@ block's samples and ``play_at``), so :class:`EchoCanceller` uses that as a refer
    phase-transform cross-correlation of microphone and reference, searched from 0 to
    ``max_delay``) and fits a filter of ``filter_seconds`` from just before it (least
    squares, solved on the correlations): the echo as a delayed, filtered copy of what
-   was played. A new fit replaces the path
-   in use only if it explains more of the microphone over that window.
+   was played. A fit becomes the path only if it explains at least half the
+   microphone's energy over that window (a filter explains some of any speech by
+   chance), and replaces the path in use only if it explains more than that one.
 2. **Cancel.** Each chunk gets the reference through that path subtracted; where the
    subtraction would add energy (no echo now: headphones, or a stale path) the chunk
    is left as it was.
@@ -41,6 +42,7 @@ _FRAME_SECONDS = 0.01
 _SILENT = 1e-10  # mean square below which a signal counts as silent (-100 dBFS)
 _RIDGE = 1e-3  # regularisation of the filter fit, relative to the reference power
 _PRE_SECONDS = 0.001  # filter length before the correlation peak (fractional delays, band limits)
+_MIN_EXPLAINED = 0.5  # a fitted filter explains up to ~30 % of speech that is no echo at all (headphones): not a path
 
 
 def _positive(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -194,7 +196,7 @@ class EchoCanceller:
         weights = np.asarray(solve_toeplitz(autocorrelation, cross), dtype=np.float64)
         path = EchoPath(delay=delay, filter=weights, explained=0.0)
         explained = self._explained(path, mic, begin, end)
-        return attrs.evolve(path, explained=explained) if explained > 0 else None
+        return attrs.evolve(path, explained=explained) if explained >= _MIN_EXPLAINED else None
 
     def _explained(self, path: EchoPath, mic: _Samples, begin: int, end: int) -> float:
         return 1.0 - _power(mic - self._echo(path, begin, end)) / _power(mic)
