@@ -9,7 +9,8 @@ evidence and cooldowns), so every session builds its own. What is shared:
   connection pool are loaded once.
 * **perceiver weights**, for the perceivers that take a loaded model: ``default`` (the
   faster-whisper model and YAMNet), ``faster-whisper`` and ``yamnet``. Each session still
-  has its own silero VAD state (a 2 MB ONNX model, loaded per session in a few ms).
+  has its own silero VAD state (a 2 MB ONNX model, loaded per session in a few ms) and
+  its own Smart Turn model (8.7 MB ONNX, per session).
 * every other perceiver, and every decider, is built per session from its name; those
   with weights of their own (``transformers-*``, ``semantic``, ``learned``) load them
   per session.

@@ -41,9 +41,10 @@ def test_bad_names_and_options_fail_the_check() -> None:
 def test_sessions_share_the_embedded_perception_weights() -> None:
     pool = BackendPool.from_registry(perceiver="default", decider="default", responder="mock")
     first, second = pool.build(), pool.build()
-    whisper, yamnet = first.perceiver.perceivers  # type: ignore[attr-defined]
-    other_whisper, other_yamnet = second.perceiver.perceivers  # type: ignore[attr-defined]
+    whisper, smart_turn, yamnet = first.perceiver.perceivers  # type: ignore[attr-defined]
+    other_whisper, other_smart_turn, other_yamnet = second.perceiver.perceivers  # type: ignore[attr-defined]
     assert whisper is not other_whisper
+    assert smart_turn is not other_smart_turn  # its own VAD state and its own small model, per session
     assert whisper.model is other_whisper.model
     assert yamnet.model is other_yamnet.model
     assert pool.shared == ("faster-whisper", "yamnet", "responder mock")
