@@ -215,6 +215,9 @@ class SpokenStyle:
     """A run of this many words of the first sentence with no clause mark is released at a word (0: never)."""
     code_reply: str = "That answer is code, which I can't read aloud."
     """Said instead when the reply is a code block with no sentence before it ("": nothing)."""
+    no_sentence_reply: str = "Sorry, I don't have a clear answer to that."
+    """Said instead when the model's text ends with nothing speakable (a first sentence cut by the
+    token limit, or no words at all), so an answered question is never met with silence ("": nothing)."""
 
     def filter(self) -> SpokenFilter:
         """A fresh filter for one reply."""
@@ -281,7 +284,7 @@ class SpokenFilter:
         if _FENCE in self._raw:
             # a code block cannot be spoken: the reply ends with the sentences before it
             self._raw = self._raw[: self._raw.index(_FENCE)]
-            said = self.finish(complete=True)
+            said = self._finish(complete=True)
             return said or (self._style.code_reply if not self.chars else "")
         return self._release(_plain(self._raw))
 
@@ -289,6 +292,9 @@ class SpokenFilter:
         """The end of the text; ``complete`` is False when the model was cut at its token limit."""
         if self.done:
             return ""
+        return self._finish(complete=complete) or ("" if self.chars else self._style.no_sentence_reply)
+
+    def _finish(self, *, complete: bool) -> str:
         plain = _plain(self._raw)
         out = self._release(plain)
         tail = plain[self._released :].strip()

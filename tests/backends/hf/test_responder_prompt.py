@@ -138,7 +138,7 @@ def test_no_warning_below_the_threshold() -> None:
 # ----------------------------------------------------------------------------- spoken text
 
 
-def speak(text: str, *, complete: bool = True, step: int = 3, **style: int) -> str:
+def speak(text: str, *, complete: bool = True, step: int = 3, **style: object) -> str:
     """Feed ``text`` in ``step``-character pieces, as a model streams it."""
     spoken = SpokenStyle(**style).filter()  # type: ignore[arg-type]
     out = [spoken.push(text[i : i + step]) for i in range(0, len(text), step)]
@@ -167,7 +167,16 @@ def test_replies_are_plain_whole_sentences(raw: str, said: str) -> None:
 def test_a_sentence_cut_by_the_token_limit_is_dropped() -> None:
     raw = "To boil an egg, heat the water. You can use a kettle or a"
     assert speak(raw, complete=False) == "To boil an egg, heat the water."
-    assert speak("You can use a kettle or a", complete=False) == ""
+    assert speak("You can use a kettle or a", complete=False, no_sentence_reply="") == ""
+
+
+def test_a_reply_with_nothing_speakable_says_so_instead_of_staying_silent() -> None:
+    # SmolLM2's greedy answer to the recorded "Which folder should I save this message to?"
+    runaway = 'This message should be saved to the "C:\\Users\\username\\App\\App\\bin\\MySQL_MySQL_MySQL'
+    assert speak(runaway, complete=False) == "Sorry, I don't have a clear answer to that."
+    assert speak("", complete=True) == "Sorry, I don't have a clear answer to that."
+    assert speak(runaway, complete=False, no_sentence_reply="") == ""
+    assert speak("Paris. And then", complete=False) == "Paris."  # something was said: no apology after it
 
 
 def test_length_caps_end_the_reply() -> None:
