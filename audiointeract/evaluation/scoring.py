@@ -1,49 +1,46 @@
-"""The decision benchmark: policies on held-out generated scenes, real-recording scenes, labelled events.
+"""Score a policy on scenes (timing metrics) and on labelled events (decision accuracy).
 
-(a) held-out generated episodes use the ``heldout`` template family, the vocabulary's
-``test`` split and other seeds than training; (b) scene files built from real
-recordings (every segment has a clip); (c) an events JSONL: each description becomes
-a sound event in a short scene with an answer task and a safety task, and the policy
-is right if it responds exactly when the row says RESPOND. All runs use the real
-session on virtual time with oracle perception and no compute cost.
+Every run is the real session on virtual time with the simulator's speaking responder.
+Perception is the oracle (what the scene file says is heard) unless recorded real
+perception is passed in (:mod:`~audiointeract.evaluation.perception`). Times are on the
+stream axis: seconds of audio from the start of the scene; a decision made at stream
+time ``t`` was made once the audio up to ``t`` had been heard (and, with
+``charge_compute=True``, after the recorded perception compute was paid on top).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 import numpy as np
 
+from audiointeract.audio import FloatArray
+from audiointeract.errors import ConfigurationError
+from audiointeract.evaluation.perception import PerceptionRecording, ReplayPerceiver
+from audiointeract.evaluation.policies import DeciderFactory, Policy, policy_factory
 from audiointeract.events import Action, Decision, StandingTask
-from audiointeract.interfaces import Decider
-from audiointeract.simulators.files import load_scene
 from audiointeract.simulators.metrics import Report
-from audiointeract.simulators.run import run_simulation
+from audiointeract.simulators.run import SimulationResult, run_simulation
 from audiointeract.simulators.scene import Scene, Sound
-from audiointeract.training.episodes import generate_episodes
-from audiointeract.training.vocabulary import LabelledEvent, load_events
+from audiointeract.training.vocabulary import LabelledEvent
 
 __all__ = [
     "EVENT_TASKS",
-    "HELDOUT_SEED",
-    "RULE_POLICIES",
+    "TOLERANCES",
     "EventScores",
+    "Progress",
+    "SceneScore",
     "TimingScores",
     "event_scenes",
-    "heldout_scenes",
-    "load_event_file",
-    "policy_factory",
-    "real_scenes",
     "score_events",
     "score_scenes",
 ]
 
-HELDOUT_SEED = 424_242
 TOLERANCES = (0.4, 0.8, 2.0)
+"""Timing tolerances (seconds after an expected window closes) the scores are given at."""
 EVENT_TASKS = (
     StandingTask(name="answer", instruction="Answer questions and requests addressed to you."),
     StandingTask(
@@ -53,41 +50,30 @@ EVENT_TASKS = (
         priority=1,
     ),
 )
-DeciderFactory = Callable[[], Decider]
+Progress = Callable[[str], None]
+"""Called with the name of each scene or event once it is scored."""
 
 
-def heldout_scenes(count: int, *, events: Sequence[LabelledEvent], seed: int = HELDOUT_SEED) -> list[Scene]:
-    """Set (a): generated episodes from the held-out templates and the vocabulary's test split."""
-    return generate_episodes(count, seed=seed, family="heldout", events=[e for e in events if e.split == "test"])
+@attrs.frozen(kw_only=True)
+class SceneScore:
+    """One scene's counts at the loosest tolerance (2.0 s)."""
 
-
-def real_scenes(folder: str | Path) -> list[Scene]:
-    """Set (b): every scene file in ``folder`` whose segments all play real recordings."""
-    out = []
-    for file in sorted(Path(folder).glob("*")):
-        if file.suffix in (".toml", ".json"):
-            scene = load_scene(file)
-            if scene.segments and all(segment.clip for segment in scene.segments):
-                out.append(scene)
-    return out
-
-
-def event_scenes(events: Sequence[LabelledEvent]) -> list[Scene]:
-    """Set (c): one short scene per event, the description heard as a sound event."""
-    return [
-        Scene(
-            segments=[Sound(start=1.0, duration=2.0, label=e.description, synth="noise")],
-            tasks=EVENT_TASKS,
-            name=e.id,
-            tail=3.0,
-        )
-        for e in events
-    ]
+    name: str
+    expected: int
+    responses: int
+    matched: int
+    false_triggers: int
 
 
 @attrs.frozen(kw_only=True)
 class TimingScores:
-    """Timing metrics summed over scenes (precision/recall/F1 per tolerance)."""
+    """Timing metrics summed over scenes: precision/recall/F1 per tolerance, false triggers, latency.
+
+    ``false_triggers_per_hour`` divides the responses that match no expected window by the
+    hours of audio outside every window (plus the loosest tolerance). Latency is stream
+    time from the end of the evidence (a question's last word, a sound's onset) to the
+    RESPOND decision, over the matched responses.
+    """
 
     scenes: int
     expected: int
@@ -100,6 +86,8 @@ class TimingScores:
     latency_p50: float | None
     latency_p95: float | None
     audio_hours: float
+    quiet_hours: float
+    per_scene: tuple[SceneScore, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (tolerance keys as strings)."""
@@ -109,21 +97,66 @@ class TimingScores:
         return out
 
 
-def _silent_audio(scene: Scene) -> np.ndarray[Any, Any]:
+def _silent_audio(scene: Scene) -> FloatArray:
     # oracle perception reads the scene, not the samples: skip rendering
     return np.zeros(math.ceil(scene.duration * 16000), dtype=np.float32)
 
 
-def _run(scene: Scene, factory: DeciderFactory, seed: int) -> Any:
-    return run_simulation(scene, decider=factory(), compute_aware=False, seed=seed, audio=_silent_audio(scene))
+def _run(
+    scene: Scene,
+    factory: DeciderFactory,
+    *,
+    seed: int,
+    recording: PerceptionRecording | None,
+    charge_compute: bool,
+) -> SimulationResult:
+    if recording is None:
+        return run_simulation(scene, decider=factory(), compute_aware=False, seed=seed, audio=_silent_audio(scene))
+    # the recorded perception replays chunk by chunk; the audio itself is no longer needed
+    return run_simulation(
+        scene,
+        decider=factory(),
+        perceiver=ReplayPerceiver(recording, charge_compute=charge_compute),
+        compute_aware=False,
+        seed=seed,
+        audio=_silent_audio(scene),
+    )
 
 
-def score_scenes(scenes: Sequence[Scene], factory: DeciderFactory, *, seed: int = 0) -> TimingScores:
-    """Run a fresh decider on every scene and aggregate the reports."""
-    reports: list[Report] = [_run(scene, factory, seed).report for scene in scenes]
+def score_scenes(
+    scenes: Sequence[Scene],
+    policy: Policy,
+    *,
+    perception: Mapping[str, PerceptionRecording] | None = None,
+    charge_compute: bool = False,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> TimingScores:
+    """Run a fresh decider of ``policy`` on every scene and sum the timing metrics.
+
+    ``perception`` maps scene names to recorded real perception (see
+    :func:`~audiointeract.evaluation.record_perception`); without it perception is the
+    oracle. ``charge_compute`` makes each chunk wait its recorded perception compute
+    (wall seconds on the recording machine), so latency includes it.
+    """
+    factory = policy_factory(policy)
+    reports: list[Report] = []
+    for scene in scenes:
+        recording = None
+        if perception is not None:
+            recording = perception.get(scene.name)
+            if recording is None:
+                raise ConfigurationError(f"no recorded perception for scene {scene.name!r}")
+        reports.append(_run(scene, factory, seed=seed, recording=recording, charge_compute=charge_compute).report)
+        if progress is not None:
+            progress(scene.name)
+    return _sum(reports)
+
+
+def _sum(reports: Sequence[Report]) -> TimingScores:
     precision, recall, f1 = {}, {}, {}
     for tol in TOLERANCES:
-        rows = [next(r for r in report.tolerances if math.isclose(r.tolerance, tol)) for report in reports]
+        rows = [report.at(tol) for report in reports]
         matched = sum(r.matched for r in rows)
         made = sum(r.responses for r in rows)
         expected = sum(r.expected for r in rows)
@@ -131,7 +164,7 @@ def score_scenes(scenes: Sequence[Scene], factory: DeciderFactory, *, seed: int 
         recall[tol] = matched / expected if expected else 1.0
         total = precision[tol] + recall[tol]
         f1[tol] = 2 * precision[tol] * recall[tol] / total if total else 0.0
-    loosest = [r.tolerances[-1] for r in reports]
+    loosest = [report.at(TOLERANCES[-1]) for report in reports]
     false = sum(r.false_triggers for r in loosest)
     quiet = sum(r.quiet_hours for r in reports)
     latencies = [x.decision_latency for r in reports for x in r.expectations if x.decision_latency is not None]
@@ -147,6 +180,17 @@ def score_scenes(scenes: Sequence[Scene], factory: DeciderFactory, *, seed: int 
         latency_p50=float(np.percentile(latencies, 50)) if latencies else None,
         latency_p95=float(np.percentile(latencies, 95)) if latencies else None,
         audio_hours=sum(r.duration for r in reports) / 3600,
+        quiet_hours=quiet,
+        per_scene=tuple(
+            SceneScore(
+                name=report.scene,
+                expected=row.expected,
+                responses=row.responses,
+                matched=row.matched,
+                false_triggers=row.false_triggers,
+            )
+            for report, row in zip(reports, loosest, strict=True)
+        ),
     )
 
 
@@ -159,14 +203,38 @@ class EventScores:
     respond_recall: float
     ignore_accuracy: float
     majority_baseline: float
+    wrong: tuple[str, ...] = ()
+    """Ids of the events the policy got wrong."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return attrs.asdict(self)
 
 
-def score_events(events: Sequence[LabelledEvent], factory: DeciderFactory, *, seed: int = 0) -> EventScores:
+def event_scenes(events: Sequence[LabelledEvent]) -> list[Scene]:
+    """One short scene per event: its description heard as a sound event, with an answer and a safety task."""
+    return [
+        Scene(
+            segments=[Sound(start=1.0, duration=2.0, label=e.description, synth="noise")],
+            tasks=EVENT_TASKS,
+            name=e.id,
+            tail=3.0,
+        )
+        for e in events
+    ]
+
+
+def score_events(
+    events: Sequence[LabelledEvent], policy: Policy, *, seed: int = 0, progress: Progress | None = None
+) -> EventScores:
     """Run the policy on one scene per event; RESPOND anywhere in it counts as RESPOND."""
+    factory = policy_factory(policy)
     said = []
-    for scene in event_scenes(events):
-        trace = _run(scene, factory, seed).trace
+    for event, scene in zip(events, event_scenes(events), strict=True):
+        trace = _run(scene, factory, seed=seed, recording=None, charge_compute=False).trace
         said.append(any(d.action is Action.RESPOND for d in trace.of_type(Decision)))
+        if progress is not None:
+            progress(event.id)
     truth = [e.respond for e in events]
     right = [s == t for s, t in zip(said, truth, strict=True)]
     respond = [r for r, t in zip(right, truth, strict=True) if t]
@@ -178,36 +246,5 @@ def score_events(events: Sequence[LabelledEvent], factory: DeciderFactory, *, se
         respond_recall=sum(respond) / len(respond) if respond else 0.0,
         ignore_accuracy=sum(ignore) / len(ignore) if ignore else 0.0,
         majority_baseline=majority,
+        wrong=tuple(e.id for e, ok in zip(events, right, strict=True) if not ok),
     )
-
-
-def load_event_file(path: str | Path) -> list[LabelledEvent]:
-    """Events for set (c): every row of ``path`` (a user file) or the vocabulary's test split."""
-    return load_events(path)
-
-
-RULE_POLICIES = ("endpointing", "keyword", "sound-event", "semantic", "default")
-"""Registry deciders compared against the learned policy by default."""
-
-
-def policy_factory(policy: str) -> DeciderFactory:
-    """A fresh-decider factory for a registry name or a checkpoint folder (inline compute, shared models)."""
-    from audiointeract.registry import load_backend  # noqa: PLC0415 - keeps this module light
-
-    if Path(policy).is_dir():
-        from audiointeract.policies.learned.checkpoint import load_checkpoint  # noqa: PLC0415
-        from audiointeract.policies.learned.decider import LearnedDecider  # noqa: PLC0415 - needs torch
-
-        checkpoint = load_checkpoint(policy)
-        return lambda: LearnedDecider(checkpoint, offload=False)
-    if policy == "learned":
-        from audiointeract.policies.learned.decider import LearnedDecider  # noqa: PLC0415 - needs torch
-
-        checkpoint = LearnedDecider.default().checkpoint
-        return lambda: LearnedDecider(checkpoint, offload=False)
-    if policy == "semantic":
-        from audiointeract.policies.embeddings import MINILM, shared_embedder  # noqa: PLC0415
-
-        embedder = shared_embedder(MINILM, 384)
-        return lambda: load_backend("decider", "semantic", offload=False, embedder=embedder)
-    return lambda: load_backend("decider", policy)

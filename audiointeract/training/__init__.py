@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["DATA_DIR", "DEFAULT_CONFIG", "EVENTS_FILE", "REAL_SCENES"]
+__all__ = ["DATA_DIR", "DEFAULT_CONFIG", "EVENTS_FILE"]
 
 _HERE = Path(__file__).resolve().parent
 DATA_DIR = _HERE / "data"
 EVENTS_FILE = DATA_DIR / "events.jsonl"
-REAL_SCENES = DATA_DIR / "real_scenes"
 DEFAULT_CONFIG = _HERE / "configs" / "default.toml"
