@@ -169,7 +169,11 @@ def evaluate(
     precision, recall and F1 at 0.4, 0.8 and 2.0 s, false triggers per hour and decision
     latency p50/p95; on real recordings with real perception and with oracle perception.
     """
-    from rich.console import Console
+    try:
+        from rich.console import Console
+    except ImportError as exc:
+        msg = "evaluate renders its tables with rich: pip install 'audiointeract[evaluate]'"
+        raise click.ClickException(msg) from exc
 
     from audiointeract.evaluation import (
         DENSE_SEED,
