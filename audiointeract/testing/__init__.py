@@ -109,7 +109,8 @@ async def check_perceiver(
     """Check the Perceiver contract on ``audio`` (default :func:`probe_audio`); return what it perceived.
 
     Rules checked: results are Perceptions of audio already heard; ``finish`` flushes
-    only heard audio; transcript commits never repeat; ``reset`` restores the initial
+    only heard audio; transcript commits never repeat (each ends later than the one
+    before, and its words come in stream order, none committed twice); ``reset`` restores the initial
     state (same results again when ``deterministic``); ``aclose`` is idempotent.
     """
     fmt = fmt or AudioFormat()
@@ -119,11 +120,7 @@ async def check_perceiver(
         _require(isinstance(perceiver, Perceiver), f"factory built {type(perceiver).__name__}, not a Perceiver")
         _require(isinstance(perceiver.name, str) and bool(perceiver.name), "Perceiver.name must be a non-empty str")
         first = await _run_perceiver(perceiver, chunks)
-        words = [w for p in first if isinstance(p, TranscriptUpdate) for w in p.words]
-        _require(
-            all(a.start <= b.start + 1e-6 for a, b in itertools.pairwise(words)),
-            "committed words must come in stream order, each once",
-        )
+        _check_commits(first)
         await perceiver.reset()
         second = await _run_perceiver(perceiver, chunks)
         if deterministic:
@@ -135,6 +132,24 @@ async def check_perceiver(
         await perceiver.aclose()
         await perceiver.aclose()
     return first
+
+
+def _check_commits(perceptions: Sequence[Perception]) -> None:
+    """Transcript commits never repeat: each commits newer audio than the last, its words once, in order."""
+    commits = [p for p in perceptions if isinstance(p, TranscriptUpdate) and p.committed.strip()]
+    for before, after in itertools.pairwise(commits):
+        _require(
+            after.span_end > before.span_end + 1e-6,
+            f"transcript commit {after.committed!r} (ends {after.span_end:.3f}s) does not follow the commit "
+            f"{before.committed!r} (ends {before.span_end:.3f}s): a commit must not repeat audio already committed",
+        )
+    words = [w for p in commits for w in p.words]
+    for before, after in itertools.pairwise(words):
+        _require(after.start >= before.start - 1e-6, "committed words must come in stream order")
+        _require(
+            not (after.text == before.text and after.start < before.end - 1e-6),
+            f"the word {after.text!r} at {after.start:.3f}s was committed twice",
+        )
 
 
 def _summary(p: Perception) -> tuple[object, ...]:

@@ -1,11 +1,19 @@
-"""Properties of the real session loop over random scenes, costs and faults, on virtual time."""
+"""Properties of the real session loop over random scenes, costs and faults, on virtual time.
+
+The session's guarantees hold whatever decides: each property runs with the simulator's
+TaskRuleDecider and with the shipped default policy; the learned policy (torch and MiniLM)
+runs all of them on one trace per example in a slower test of its own.
+"""
 
 from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
+from functools import cache
 
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audiointeract.config import FailurePolicy, SessionConfig
@@ -21,6 +29,8 @@ from audiointeract.events import (
     ReplyText,
     TranscriptUpdate,
 )
+from audiointeract.interfaces import Decider
+from audiointeract.policies import default_policy
 from audiointeract.simulators import (
     ComputeCosts,
     CostModel,
@@ -49,8 +59,23 @@ def config(**changes: object) -> SessionConfig:
 def reply_lifetimes(trace) -> list[tuple[int, float, float, str]]:
     return [(s.reply_id, s.started_at, s.ended_at, s.outcome) for s in reply_spans(trace)]
 
+
 EPS = 1e-6
+AUDIO_BLOCK = SessionConfig().audio_block_seconds
 seeds = st.integers(0, 2**16)
+DECIDERS: dict[str, Callable[[], Decider]] = {
+    "rules": TaskRuleDecider,
+    "default": lambda: default_policy(offload=False),
+}
+deciders = pytest.mark.parametrize("decider", sorted(DECIDERS))
+
+
+@cache
+def learned() -> Callable[[], Decider]:
+    """Fresh learned deciders on the shipped checkpoint (loaded once), inline for virtual time."""
+    module = pytest.importorskip("audiointeract.policies.learned")
+    checkpoint = module.LearnedDecider.default().checkpoint
+    return lambda: module.LearnedDecider(checkpoint, offload=False)
 
 
 @given(scenes(), seeds, compute_costs(max_seconds=0.3, max_rtf=1.2), fault_plans(max_faults=2))
@@ -61,10 +86,16 @@ def test_same_seed_gives_the_same_trace(scene: Scene, seed: int, costs: ComputeC
     assert render(scene, seed=seed).tobytes() == render(scene, seed=seed).tobytes()
 
 
+@deciders
 @given(scenes(), seeds, compute_costs(max_seconds=0.3, max_rtf=1.5), fault_plans(max_faults=3))
-def test_causality(scene: Scene, seed: int, costs: ComputeCosts, faults: FaultPlan) -> None:
+def test_causality(decider: str, scene: Scene, seed: int, costs: ComputeCosts, faults: FaultPlan) -> None:
     """No perception precedes its audio; no decision rests on audio not yet heard."""
-    trace = run_simulation(scene, seed=seed, costs=costs, faults=faults, config=config()).trace
+    trace = run_simulation(scene, seed=seed, costs=costs, faults=faults, config=config(),
+                           decider=DECIDERS[decider]()).trace
+    check_causality(trace)
+
+
+def check_causality(trace) -> None:
     for record in trace:
         event = record.event
         if isinstance(event, Perception):
@@ -80,10 +111,19 @@ def test_causality(scene: Scene, seed: int, costs: ComputeCosts, faults: FaultPl
                 assert evidence.span_end <= event.heard_until + EPS
 
 
+@deciders
 @given(scenes(), seeds, compute_costs(max_seconds=0.3), fault_plans(max_faults=3))
-def test_every_interval_ends_after_it_starts(scene: Scene, seed: int, costs: ComputeCosts, faults: FaultPlan) -> None:
-    result = run_simulation(scene, seed=seed, costs=costs, faults=faults, config=config())
-    trace = result.trace
+def test_every_interval_ends_after_it_starts(
+    decider: str, scene: Scene, seed: int, costs: ComputeCosts, faults: FaultPlan
+) -> None:
+    result = run_simulation(scene, seed=seed, costs=costs, faults=faults, config=config(), decider=DECIDERS[decider]())
+    check_intervals(result.trace)
+    for expectation in scene.expectations():
+        assert expectation.window_end > expectation.window_start
+        assert expectation.reference >= expectation.evidence_end - EPS
+
+
+def check_intervals(trace) -> None:
     ats = [r.at for r in trace]
     heards = [r.heard for r in trace]
     assert ats == sorted(ats)
@@ -102,53 +142,75 @@ def test_every_interval_ends_after_it_starts(scene: Scene, seed: int, costs: Com
             assert event.carried_out_at >= event.requested_at
     for _, started, ended, _ in reply_lifetimes(trace):
         assert ended >= started
-    for expectation in scene.expectations():
-        assert expectation.window_end > expectation.window_start
-        assert expectation.reference >= expectation.evidence_end - EPS
 
 
+@deciders
 @given(scenes(), seeds, fault_plans(max_faults=2))
-def test_at_most_one_reply_per_trigger(scene: Scene, seed: int, faults: FaultPlan) -> None:
-    trace = run_simulation(scene, seed=seed, faults=faults, config=config()).trace
+def test_at_most_one_reply_per_trigger(decider: str, scene: Scene, seed: int, faults: FaultPlan) -> None:
+    trace = run_simulation(scene, seed=seed, faults=faults, config=config(), decider=DECIDERS[decider]()).trace
+    check_one_reply_per_trigger(trace)
+    if decider == "rules":  # the rule decider names exactly the perception it answers
+        decisions = {d.id: d for d in trace.of_type(Decision)}
+        assert all(len(decisions[s.decision_id].evidence) == 1 for s in trace.of_type(ReplyStarted))
+
+
+def check_one_reply_per_trigger(trace) -> None:
+    """Each reply comes from its own decision, and no perception is the evidence of two replies."""
     started = trace.of_type(ReplyStarted)
     assert len({s.decision_id for s in started}) == len(started)
     decisions = {d.id: d for d in trace.of_type(Decision)}
-    triggers = [decisions[s.decision_id].evidence for s in started]
-    assert all(len(evidence) == 1 for evidence in triggers)
-    keys = [(e[0].kind, e[0].span_start, e[0].span_end) for e in triggers]
+    keys = [(e.kind, e.span_start, e.span_end) for s in started for e in decisions[s.decision_id].evidence]
     assert len(set(keys)) == len(keys)
 
 
+@deciders
 @given(scenes(), seeds, times(0.0, 4.0), times(0.0, 4.0))
-def test_cooldown_is_respected(scene: Scene, seed: int, cooldown: float, after_cancel: float) -> None:
+def test_cooldown_is_respected(decider: str, scene: Scene, seed: int, cooldown: float, after_cancel: float) -> None:
     turn = TurnConfig(reply_cooldown=cooldown, interrupt_cooldown=after_cancel)
-    trace = run_simulation(scene, seed=seed, config=config(turn=turn)).trace
+    trace = run_simulation(scene, seed=seed, config=config(turn=turn), decider=DECIDERS[decider]()).trace
     lifetimes = reply_lifetimes(trace)
     for (_, _, ended, outcome), (_, next_start, _, _) in itertools.pairwise(lifetimes):
         gap = after_cancel if outcome == "cancelled" else cooldown
         assert next_start >= ended + gap - EPS
 
 
+@deciders
 @given(scenes(), seeds, compute_costs(max_seconds=0.3), fault_plans(max_faults=2))
-def test_no_output_after_a_cancel_is_carried_out(
-    scene: Scene, seed: int, costs: ComputeCosts, faults: FaultPlan
+def test_nothing_of_a_reply_starts_after_its_cancel_is_requested(
+    decider: str, scene: Scene, seed: int, costs: ComputeCosts, faults: FaultPlan
 ) -> None:
-    trace = run_simulation(scene, seed=seed, costs=costs, faults=faults, config=config()).trace
-    cancelled: dict[int, float] = {}
+    trace = run_simulation(scene, seed=seed, costs=costs, faults=faults, config=config(),
+                           decider=DECIDERS[decider]()).trace
+    check_cancels(trace)
+
+
+def check_cancels(trace) -> None:
+    """Measured from the cancel's request (the INTERRUPT's decided_at), not from when it was carried out.
+
+    No text of the reply is emitted after the request and no audio block starts after it;
+    a block already playing runs at most one audio block past it.
+    """
+    requested = {c.reply_id: c.requested_at for c in trace.of_type(ReplyCancelled)}
     for record in trace:
         event = record.event
-        if isinstance(event, ReplyCancelled):
-            cancelled[event.reply_id] = event.carried_out_at
-        elif isinstance(event, ReplyText | ReplyAudio):
-            assert event.reply_id not in cancelled
-    for audio in trace.of_type(ReplyAudio):
-        if audio.reply_id in cancelled:
-            assert audio.play_at <= cancelled[audio.reply_id] + EPS
+        if isinstance(event, ReplyText) and event.reply_id in requested:
+            assert event.at <= requested[event.reply_id] + EPS
+        if isinstance(event, ReplyAudio):
+            assert event.duration <= AUDIO_BLOCK + EPS
+            if event.reply_id in requested:
+                assert event.play_at <= requested[event.reply_id] + EPS
+                assert event.play_at + event.duration <= requested[event.reply_id] + AUDIO_BLOCK + EPS
 
 
+@deciders
 @given(scenes(), seeds, compute_costs(max_seconds=0.3), fault_plans(max_faults=2))
-def test_no_two_replies_overlap(scene: Scene, seed: int, costs: ComputeCosts, faults: FaultPlan) -> None:
-    trace = run_simulation(scene, seed=seed, costs=costs, faults=faults, config=config()).trace
+def test_no_two_replies_overlap(decider: str, scene: Scene, seed: int, costs: ComputeCosts, faults: FaultPlan) -> None:
+    trace = run_simulation(scene, seed=seed, costs=costs, faults=faults, config=config(),
+                           decider=DECIDERS[decider]()).trace
+    check_no_overlap(trace)
+
+
+def check_no_overlap(trace) -> None:
     lifetimes = reply_lifetimes(trace)
     assert len(lifetimes) == len(trace.of_type(ReplyStarted))  # every reply ended exactly once
     for (_, _, ended, _), (_, next_start, _, _) in itertools.pairwise(lifetimes):
@@ -158,12 +220,14 @@ def test_no_two_replies_overlap(scene: Scene, seed: int, costs: ComputeCosts, fa
         assert start >= end - EPS
 
 
+@deciders
 @given(scenes(max_segments=4), seeds, st.integers(1, 6), times(0.4, 1.5))
 def test_bounded_queues_stay_bounded_and_every_drop_is_counted(
-    scene: Scene, seed: int, capacity: int, chunk_cost: float
+    decider: str, scene: Scene, seed: int, capacity: int, chunk_cost: float
 ) -> None:
     costs = ComputeCosts(perceiver=CostModel(fixed=chunk_cost))
-    result = run_simulation(scene, seed=seed, costs=costs, config=config(chunk_queue=capacity))
+    result = run_simulation(scene, seed=seed, costs=costs, config=config(chunk_queue=capacity),
+                            decider=DECIDERS[decider]())
     stats = result.statistics
     assert stats.chunk_queue.max_depth <= capacity + 1  # + the end-of-stream marker
     assert stats.chunk_queue.capacity == capacity
@@ -171,6 +235,18 @@ def test_bounded_queues_stay_bounded_and_every_drop_is_counted(
     assert len(drops) == stats.chunk_queue.dropped == result.report.counts["chunks_dropped"]
     assert stats.chunks_received == stats.chunks_perceived + stats.chunk_queue.dropped
     assert len({d.index for d in drops}) == len(drops)
+
+
+@deciders
+@given(scenes(), seeds, compute_costs(max_seconds=0.5, max_rtf=3.0))
+def test_compute_unaware_decisions_have_no_lag(decider: str, scene: Scene, seed: int, costs: ComputeCosts) -> None:
+    result = run_simulation(scene, seed=seed, decider=DECIDERS[decider](), costs=costs, compute_aware=False,
+                            config=config())
+    for decision in result.trace.of_type(Decision):
+        assert decision.decided_at is not None
+        assert decision.heard_until is not None
+        assert decision.decided_at - decision.heard_until <= EPS
+    assert result.report.stall_rate == 0.0
 
 
 @given(scenes(), seeds, times(0.0, 1.0), times(0.0, 3.0), compute_costs(max_seconds=0.5, max_rtf=3.0))
@@ -191,10 +267,11 @@ def test_compute_unaware_decision_latency_is_within_the_policy_bound(
     assert result.report.stall_rate == 0.0
 
 
+@deciders
 @given(scenes(max_segments=4), seeds, st.floats(1.2, 3.0))
-def test_compute_aware_lag_of_a_slow_perceiver_is_reported(scene: Scene, seed: int, rtf: float) -> None:
+def test_compute_aware_lag_of_a_slow_perceiver_is_reported(decider: str, scene: Scene, seed: int, rtf: float) -> None:
     costs = ComputeCosts(perceiver=CostModel(per_audio_second=rtf))
-    result = run_simulation(scene, seed=seed, costs=costs, config=config(chunk_queue=4096))
+    result = run_simulation(scene, seed=seed, costs=costs, config=config(chunk_queue=4096), decider=DECIDERS[decider]())
     chunk = result.report.chunk_seconds
     heard = result.statistics.heard_until
     # when the last chunk arrives at `heard`, at most heard / rtf seconds can have been perceived
@@ -206,3 +283,17 @@ def test_compute_aware_lag_of_a_slow_perceiver_is_reported(scene: Scene, seed: i
         assert result.report.stall_rate is not None
         assert result.report.stall_rate > 0
     assert math.isfinite(result.report.first_chunk_latency.max or 0.0)
+
+
+@pytest.mark.slow
+@settings(max_examples=8)
+@given(scenes(), seeds, compute_costs(max_seconds=0.3), fault_plans(max_faults=2))
+def test_the_learned_policy_keeps_the_session_guarantees(
+    scene: Scene, seed: int, costs: ComputeCosts, faults: FaultPlan
+) -> None:
+    trace = run_simulation(scene, seed=seed, costs=costs, faults=faults, config=config(), decider=learned()()).trace
+    check_causality(trace)
+    check_intervals(trace)
+    check_one_reply_per_trigger(trace)
+    check_cancels(trace)
+    check_no_overlap(trace)

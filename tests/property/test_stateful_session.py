@@ -11,13 +11,15 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from audiointeract.events import BackendErrorEvent, Decision, ReplyCancelled, ReplyStarted
+from audiointeract.config import SessionConfig
+from audiointeract.events import BackendErrorEvent, Decision, ReplyAudio, ReplyCancelled, ReplyStarted, ReplyText
 from audiointeract.simulators import Expect, Fault, Scene, Silence, Speech, reply_spans, run_simulation
 from audiointeract.testing.strategies import ANSWER, WARN, questions, statements, times
 
 CHUNK = 0.4
 REPLY_SECONDS = 2.0  # SpeakingResponder: 0.2 s to the first word, six words of 0.3 s audio
 EPS = 1e-6
+AUDIO_BLOCK = SessionConfig().audio_block_seconds
 
 
 @attrs.define
@@ -41,13 +43,17 @@ class Model:
     decider_errors: int = 0
 
     def seen_at(self, stream_time: float) -> float:
-        """Session time at which a perception ending at ``stream_time`` is published."""
+        """Session time at which a perception ending at ``stream_time`` is published.
+
+        Chunk ends are exact stream times (samples / rate), so they are rounded here as the
+        session rounds them: 12 * 0.4 is 4.800000000000001 in floating point, the chunk ends at 4.8.
+        """
         last = max(1, math.ceil(stream_time / CHUNK - 1e-9))
         done = 0.0
         for index in range(1, last + 1):
-            end = index * CHUNK
+            end = round(index * CHUNK, 9)
             cost = sum(seconds for a, b, seconds in self.slow if a <= end < b)
-            done = max(end, done) + cost
+            done = round(max(end, done) + cost, 9)
         return done
 
 
@@ -71,7 +77,7 @@ class SessionMachine(RuleBasedStateMachine):
         segment = Speech(start=start, duration=duration, text=text, expects=[Expect(task="answer")])
         self.segments.append(segment)
         self.cursor = segment.end
-        label = math.ceil(segment.end / CHUNK - 1e-9) * CHUNK
+        label = round(math.ceil(segment.end / CHUNK - 1e-9) * CHUNK, 6)
         if fault in ("retryable", "fatal"):
             # the decision that would answer fails (after retries): its perceptions are lost, no reply
             retryable = fault == "retryable"
@@ -79,10 +85,10 @@ class SessionMachine(RuleBasedStateMachine):
                                      retryable=retryable))
             self.model.decider_errors += 3 if retryable else 1
             return
-        if fault == "slow":
-            self.model.slow.append((segment.start, segment.end + CHUNK, slow))
-            self.faults.append(Fault(component="perceiver", kind="slow", start=segment.start,
-                                     end=segment.end + CHUNK, seconds=slow))
+        if fault == "slow":  # slows the chunks that end in [start, end + one chunk)
+            end = round(segment.end + CHUNK, 6)
+            self.model.slow.append((segment.start, end, slow))
+            self.faults.append(Fault(component="perceiver", kind="slow", start=segment.start, end=end, seconds=slow))
         self.model.replies.append(Reply(start=self.model.seen_at(segment.end)))
 
     @rule(text=statements(), duration=times(0.3, 2.0), gap=times(0.0, 1.5))
@@ -123,8 +129,15 @@ class SessionMachine(RuleBasedStateMachine):
             if reply.cancelled_at is None:
                 assert number not in cancels
             else:
-                assert cancels[number].reason == "barge-in"
-                assert abs(cancels[number].carried_out_at - reply.cancelled_at) < EPS
+                cancel = cancels[number]
+                assert cancel.reason == "barge-in"
+                assert abs(cancel.requested_at - reply.cancelled_at) < EPS  # decided when the barge-in is seen
+                assert abs(cancel.carried_out_at - cancel.requested_at) < EPS  # the speaking responder stops at once
+                text = [t.at for t in trace.of_type(ReplyText) if t.reply_id == number]
+                audio = [a for a in trace.of_type(ReplyAudio) if a.reply_id == number]
+                assert all(at <= cancel.requested_at + EPS for at in text)
+                assert all(a.play_at <= cancel.requested_at + EPS for a in audio)
+                assert all(a.play_at + a.duration <= cancel.requested_at + AUDIO_BLOCK + EPS for a in audio)
         errors = list(trace.of_type(BackendErrorEvent))
         assert {e.component for e in errors} <= {"decider"}
         assert len(errors) == self.model.decider_errors
@@ -141,3 +154,13 @@ SessionMachine.TestCase.settings = settings(
     max_examples=max(10, settings.default.max_examples // 3), stateful_step_count=8, deadline=None
 )
 TestSessionMachine = SessionMachine.TestCase
+
+
+def test_a_slowed_chunk_is_the_last_one_before_the_fault_window_ends() -> None:
+    """Found by the machine: the model once put the last slowed chunk's end at 12 * 0.4 = 4.800000000000001."""
+    machine = SessionMachine()
+    machine.silence(duration=0.4)
+    machine.question(duration=2.3, fault="slow", gap=1.5, slow=0.1, text="the?")
+    machine.barge_in(duration=0.3, offset=0.05, text="the")
+    assert machine.model.replies[0].cancelled_at == 4.8  # the chunk ending at 4.8 is not slowed
+    machine.session_matches_the_model()
