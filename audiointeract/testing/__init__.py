@@ -144,11 +144,11 @@ def _check_commits(perceptions: Sequence[Perception]) -> None:
             f"{before.committed!r} (ends {before.span_end:.3f}s): a commit must not repeat audio already committed",
         )
     words = [w for p in commits for w in p.words]
-    for before, after in itertools.pairwise(words):
-        _require(after.start >= before.start - 1e-6, "committed words must come in stream order")
+    for previous, word in itertools.pairwise(words):
+        _require(word.start >= previous.start - 1e-6, "committed words must come in stream order")
         _require(
-            not (after.text == before.text and after.start < before.end - 1e-6),
-            f"the word {after.text!r} at {after.start:.3f}s was committed twice",
+            not (word.text == previous.text and word.start < previous.end - 1e-6),
+            f"the word {word.text!r} at {word.start:.3f}s was committed twice",
         )
 
 
