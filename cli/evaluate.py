@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from audiointeract.cli._errors import one_line_errors
+from audiointeract.cli._errors import UsageError, one_line_errors
 
 __all__ = ["evaluate"]
 
@@ -130,7 +130,7 @@ def _skipped(set_name: str, loaded: Any) -> None:
               help="Sets to run (repeatable; default: all four).")
 @click.option("--events", "events_path", type=click.Path(dir_okay=False, path_type=Path),
               help="JSONL of {id, description, decision} rows instead of the frozen label-disjoint test events.")
-@click.option("--scenes", type=click.IntRange(min=1), default=100, show_default=True,
+@click.option("--scenes", type=click.IntRange(min=0), default=100, show_default=True,
               help="Number of generated dense scenes.")
 @click.option("--real", "real_dirs", multiple=True, type=click.Path(path_type=Path),
               help="Scene folder or file (repeatable) instead of the frozen real-recording scenes; "
@@ -214,7 +214,7 @@ def evaluate(
         for key, scene_set in loaded.items():
             _skipped(key, scene_set)
             if not scene_set.scenes:
-                raise click.ClickException(f"the {key} set has no scene built only from real recordings")
+                raise UsageError(f"the {key} set has no scene built only from real recordings")
         factories = {name: policy_factory(name) for name in names}
         with _progress(progress) as start:
             heard = {}

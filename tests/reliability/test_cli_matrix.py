@@ -358,9 +358,9 @@ OTHER = [
       for name, error in (
           ("binary", r"Error: an input file is not UTF-8 text \(a binary file\?\): .*"),
           ("deep", r"Error: an input file is nested too deeply to read"),
-          ("list", r"Error: events/list\.jsonl:1: not a labelled event row: .*must be a mapping, not list"),
-          ("keys", r"Error: events/keys\.jsonl:1: not a labelled event row: .*missing 2 required .*"),
-          ("not_json", r"Error: events/not_json\.jsonl:1: not a labelled event row: Expecting value: .*"),
+          ("list", r"Error: events/list\.jsonl:1: a row must be a JSON object, got list"),
+          ("keys", r"Error: events/keys\.jsonl:1: missing description, decision \(a row needs id, description .*"),
+          ("not_json", r"Error: events/not_json\.jsonl:1: not JSON: Expecting value: .*"),
           ("empty", r"Error: events file 'events/empty\.jsonl' holds no rows"),
       )),
     Case("evaluate-events-folder", ["evaluate", "--events", "a_folder"], 2,
