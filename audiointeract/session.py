@@ -498,7 +498,9 @@ class Session:
                 self._carry_out(decision)
             self._mark_decided(max(item.index for item in items))
         if self._stop_reason is None:
-            await self._replies.wait_idle()  # the input ended: let the last reply play out
+            # the input ended: no decision can confirm a reply written ahead; let the last reply play out
+            self._replies.discard("the input ended before a decision confirmed it")
+            await self._replies.wait_idle()
         self._close_floor()
         await self._replies.wait_idle()
 

@@ -19,6 +19,10 @@ from hypothesis import strategies as st
 from audiointeract.config import FailurePolicy, SessionConfig
 from audiointeract.events import (
     Action,
+    SessionEnded,
+    SpeculationEnded,
+    SpeculationStarted,
+    StandingTask,
     AudioReceived,
     ChunkDropped,
     Decision,
@@ -34,8 +38,10 @@ from audiointeract.policies import default_policy
 from audiointeract.simulators import (
     ComputeCosts,
     CostModel,
+    Expect,
     FaultPlan,
     Scene,
+    Speech,
     TaskRuleDecider,
     render,
     reply_spans,
@@ -172,6 +178,26 @@ def test_cooldown_is_respected(decider: str, scene: Scene, seed: int, cooldown: 
     for (_, _, ended, outcome), (_, next_start, _, _) in itertools.pairwise(lifetimes):
         gap = after_cancel if outcome == "cancelled" else cooldown
         assert next_start >= ended + gap - EPS
+
+
+def test_a_reply_written_ahead_when_the_input_ends_is_discarded_and_the_session_ends() -> None:
+    """Found by the cooldown property: a question at the very end, its RESPOND ignored by the cooldown.
+
+    The default policy prepares the answer, no decision can confirm it after the input ends,
+    and the session used to wait for that held reply forever.
+    """
+    ask = (Expect(task="answer"),)
+    scene = Scene(
+        segments=(Speech(start=1.0, duration=0.3, text="the?", expects=ask),
+                  Speech(start=3.5, duration=0.75, text="time?", expects=ask)),
+        tasks=(StandingTask(name="answer", instruction="Answer the user."),),
+        tail=0.5,
+    )
+    turn = TurnConfig(reply_cooldown=1.6)
+    trace = run_simulation(scene, seed=1, config=config(turn=turn), decider=DECIDERS["default"]()).trace
+    assert len(trace.of_type(SpeculationStarted)) == len(trace.of_type(SpeculationEnded)) >= 1
+    assert trace.of_type(SpeculationEnded)[-1].reason == "the input ended before a decision confirmed it"
+    assert [e.reason for e in trace.of_type(SessionEnded)] == ["source_exhausted"]
 
 
 @deciders
