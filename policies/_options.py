@@ -74,7 +74,11 @@ def string_mapping(owner: str, name: str, value: Mapping[str, str] | None) -> di
 
 
 def pick_task(context: DecisionContext, explicit: str | None, *, proactive: bool) -> str | None:
-    """The task a decision serves: ``explicit`` if given, else the session's first (non-)proactive task."""
+    """The task a decision serves: ``explicit`` if the session holds it, else its first (non-)proactive task.
+
+    None when no standing task asked for the decision (``explicit`` not held, or no task of
+    that kind): the caller then makes no decision, since a reply must serve a task.
+    """
     if explicit is not None:
-        return explicit
+        return explicit if any(task.name == explicit for task in context.tasks) else None
     return next((task.name for task in context.tasks if task.proactive is proactive), None)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from audiointeract.events import StandingTask
 from audiointeract.interfaces import Decider
-from audiointeract.policies._options import check_flag, check_unit
+from audiointeract.policies._options import check_flag, check_task, check_unit
 from audiointeract.policies.backchannel import BackchannelPolicy
 from audiointeract.policies.barge_in import InterruptPolicy
 from audiointeract.policies.composite import CompositePolicy
@@ -26,6 +26,7 @@ def default_policy(
     max_delay: float = 2.0,
     safety_labels: Iterable[str] = SAFETY_LABELS,
     safety_threshold: float = 0.4,
+    safety_task: str = "safety",
     barge_in: bool = True,
     interrupt_min_speech: float = 0.0,
     interrupt_min_words: int = 1,
@@ -47,14 +48,17 @@ def default_policy(
        a backchannel, a sound without words, or ``interrupt_max_hold`` s;
     2. proactive warnings for safety-critical sound events (:class:`SoundEventPolicy` on
        ``safety_labels``, interrupting a reply in flight), wrapped in
-       :class:`RateControlled` (``cooldown``, ``dedupe_window``, ``warmup``);
+       :class:`RateControlled` (``cooldown``, ``dedupe_window``, ``warmup``); they serve
+       only the standing task named ``safety_task``, so a session declares that it wants
+       warnings by holding one (``StandingTask(name="safety", ..., proactive=True)``);
     3. with ``semantic`` (or ``semantic_tasks``), semantic triggers for ``semantic_tasks``
        or else the session's tasks but the conversation (needs sentence-transformers;
        rate-controlled the same way; ``offload`` runs the encoder in a thread);
     4. endpointing that answers only turns addressed to the assistant (a question, a
        request, or one of ``names``), after ``min_delay`` s of silence when the words
        and the end-of-turn model say the turn is over, ``max_delay`` s when either says
-       it goes on, ``unsure_delay`` s otherwise;
+       it goes on, ``unsure_delay`` s otherwise, for the session's first
+       non-proactive task (none: no answers);
     5. backchannels in long turns, if ``backchannel``.
 
     sentence-transformers is loaded only with ``semantic``, at the first decision.
@@ -68,7 +72,8 @@ def default_policy(
         barge = InterruptPolicy(min_speech=interrupt_min_speech, min_words=interrupt_min_words,
                                 max_hold=interrupt_max_hold)
         members.append((barge, 40))
-    warnings = SoundEventPolicy(safety_labels, threshold=safety_threshold, barge_in=barge_in)
+    task = check_task(owner, "safety_task", safety_task)
+    warnings = SoundEventPolicy(safety_labels, threshold=safety_threshold, task=task, barge_in=barge_in)
     members.append((RateControlled(warnings, cooldown=cooldown, dedupe_window=dedupe_window, warmup=warmup), 30))
     if semantic or semantic_tasks is not None:
         triggers = SemanticPolicy(semantic_tasks, threshold=semantic_threshold, offload=offload)

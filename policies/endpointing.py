@@ -93,7 +93,7 @@ class EndpointingPolicy(Decider):
     stops the reply by talking (a pause taken for the end), the turn is picked up
     again as one: its words and evidence come with the continuation. Acts only while
     the agent is listening; ``task`` defaults to the session's first non-proactive
-    standing task.
+    standing task, and a session that holds no such task is never answered.
     """
 
     name = "endpointing"
@@ -175,13 +175,16 @@ class EndpointingPolicy(Decider):
         )
         backchannel = backchannel_only(text)
         answerable = not backchannel and (not self.addressed_only or self._addressed(text))
+        task = pick_task(context, self.task, proactive=False)
         if silence + EPS < needed:
             reason = f"turn end? {silence:.2f}s of {needed:.2f}s silence ({why})"
-            if needed == self.min_delay and answerable and text:  # likely answered soon: write it ahead
-                return Decision.preparing(pick_task(context, self.task, proactive=False), turn.evidence, reason)
+            if needed == self.min_delay and answerable and text and task is not None:  # write it ahead
+                return Decision.preparing(task, turn.evidence, reason)
             return Decision.silent(reason)
-        if not answerable:
-            why_not = "backchannel only" if backchannel else "not addressed to the assistant"
+        if not answerable or task is None:  # a reply must serve a task the session holds
+            why_not = "the session holds no conversation task"
+            if not answerable:
+                why_not = "backchannel only" if backchannel else "not addressed to the assistant"
             if silence + EPS < self.max_delay:  # kept open: what the user says next may make it a request
                 return Decision.silent(f"{why_not} so far: {text!r}")
             turn.close()
@@ -192,7 +195,7 @@ class EndpointingPolicy(Decider):
         turn.close()
         return Decision(
             action=Action.RESPOND,
-            task=pick_task(context, self.task, proactive=False),
+            task=task,
             evidence=evidence,
             score=1.0 if needed < self.max_delay else 0.5,
             reason=f"turn ended ({silence:.2f}s silence, {why}): {text!r}",

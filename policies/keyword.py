@@ -28,7 +28,8 @@ class KeywordPolicy(Decider):
     waits until the user stops speaking (so "hey assistant, what's the time" is heard
     out); a match made while the agent speaks waits for it to finish. A match not served
     within ``hold`` s is dropped. ``task_for`` maps a keyword to its task (default
-    ``task``, else the session's first non-proactive task).
+    ``task``, else the session's first non-proactive task); a match whose task the session
+    does not hold is dropped.
     """
 
     name = "keyword"
@@ -69,9 +70,12 @@ class KeywordPolicy(Decider):
         if context.agent_speaking or (self.wait_for_pause and context.user_speaking):
             return Decision.silent(f"heard {self._pending[0][0]!r}; waiting for the floor")
         keyword, update = self._pending.pop(0)
+        task = pick_task(context, self.task_for.get(keyword) or self.task, proactive=False)
+        if task is None:
+            return Decision.silent(f"keyword {keyword!r}: the session holds no task to serve it")
         return Decision(
             action=Action.RESPOND,
-            task=self.task_for.get(keyword) or pick_task(context, self.task, proactive=False),
+            task=task,
             evidence=(update,),
             score=1.0,
             reason=f"keyword {keyword!r} in {update.committed.strip()!r}",

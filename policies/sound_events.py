@@ -62,7 +62,8 @@ class SoundEventPolicy(Decider):
     label that matches one of ``ignore`` never triggers ("Alarm clock"). Each label
     triggers once per occurrence: it re-arms after ``rearm`` s without a qualifying
     event (0: every event triggers). ``task_for`` maps a wanted label to the task it
-    serves (default ``task``, else the session's first proactive task).
+    serves (default ``task``, else the session's first proactive task); a match whose task
+    the session does not hold is dropped.
 
     While the agent speaks the threshold is ``speaking_threshold`` (default:
     ``threshold``); a match then either waits until the agent stops (for at most
@@ -130,7 +131,10 @@ class SoundEventPolicy(Decider):
         if context.heard_until - event.span_end > self.hold:
             self._pending = None
             return Decision.silent(f"{event.label!r} went stale while the agent spoke")
-        task = self.task_for.get(wanted) or pick_task(context, self.task, proactive=True)
+        task = pick_task(context, self.task_for.get(wanted) or self.task, proactive=True)
+        if task is None:
+            self._pending = None
+            return Decision.silent(f"{event.label!r}: the session holds no task to warn for")
         if context.agent_speaking:
             if self.barge_in and best is not None:
                 return Decision(

@@ -75,3 +75,23 @@ def test_default_policy_works_without_sentence_transformers() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["CompositePolicy", "default"]
+
+
+async def test_a_topic_watch_alone_gets_no_answers_and_no_safety_warnings(tl) -> None:
+    """A decision serves a task that asked for it: a proactive watch task about a spoken topic is neither."""
+    watch = [StandingTask(name="watch", instruction="tell me when someone mentions the budget", proactive=True)]
+    script = [*tl.speech(0.5, 2.0, "What's on my calendar today?"), tl.sound(4.0, 4.96, "Gunshot, gunfire", 0.9)]
+    trace = await tl.run(default_policy(), script, 9.0, tasks=watch)
+    assert tl.acted(trace) == []
+
+
+async def test_safety_warnings_go_to_the_declared_safety_task_not_the_first_proactive_one(tl) -> None:
+    tasks = [
+        StandingTask(name="watch", instruction="tell me when someone mentions the budget", proactive=True),
+        StandingTask(name="alarms", instruction="warn me about danger", proactive=True),
+    ]
+    script = [tl.sound(1.0, 1.96, "Explosion", 0.9)]
+    trace = await tl.run(default_policy(safety_task="alarms"), script, 5.0, tasks=tasks)
+    assert [d.task for d in tl.acted(trace)] == ["alarms"]
+    unnamed = await tl.run(default_policy(), script, 5.0, tasks=tasks)
+    assert tl.acted(unnamed) == []  # no task named "safety": no warning

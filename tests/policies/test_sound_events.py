@@ -48,9 +48,17 @@ async def test_alternative_label_names_and_per_label_tasks(tl) -> None:
 
 
 async def test_rearm_zero_fires_on_every_event(tl) -> None:
-    trace = await tl.run(SoundEventPolicy(rearm=0.0), hops(tl, "Siren", 1.0, 6.0, hop=1.2), 8.0, reply="Siren!")
+    script = hops(tl, "Siren", 1.0, 6.0, hop=1.2)
+    trace = await tl.run(SoundEventPolicy(rearm=0.0), script, 8.0, tasks=TASKS, reply="Siren!")
     # events end at 2.2, 3.4, 4.6, 5.8 and 6.0 s: four decision points, each fires
     assert tl.times(trace) == [2.4, 3.6, 4.8, 6.0]
+
+
+async def test_no_warning_without_a_task_to_serve(tl) -> None:
+    """Only the answer task: no proactive task asked for warnings; a named task the session lacks neither."""
+    script = [tl.sound(1.0, 1.96, SMOKE, 0.9)]
+    assert tl.acted(await tl.run(SoundEventPolicy(), script, 4.0)) == []
+    assert tl.acted(await tl.run(SoundEventPolicy(task="alarms"), script, 4.0, tasks=TASKS)) == []
 
 
 async def test_held_while_agent_speaks_then_warned(tl) -> None:
