@@ -14,6 +14,7 @@ __all__ = [
     "RateControlled",
     "SemanticPolicy",
     "SoundEventPolicy",
+    "SoundMeaningPolicy",
     "default_policy",
 ]
 
@@ -22,6 +23,7 @@ _LAZY = {
     "EndpointingPolicy": "audiointeract.policies.endpointing",
     "KeywordPolicy": "audiointeract.policies.keyword",
     "SoundEventPolicy": "audiointeract.policies.sound_events",
+    "SoundMeaningPolicy": "audiointeract.policies.sound_meaning",
     "SemanticPolicy": "audiointeract.policies.semantic",
     "CompositePolicy": "audiointeract.policies.composite",
     "RateControlled": "audiointeract.policies.rate",

@@ -14,7 +14,7 @@ DeciderFactory: TypeAlias = Callable[[], Decider]
 Policy: TypeAlias = str | Path | DeciderFactory
 """A decider registry name, a learned-policy checkpoint folder, or a factory of fresh deciders."""
 
-SHIPPED_POLICIES = ("default", "learned", "endpointing", "keyword", "sound-event", "semantic")
+SHIPPED_POLICIES = ("default", "learned", "sound-meaning", "endpointing", "keyword", "sound-event", "semantic")
 """The registry deciders compared by default: the rule default, the learned policy and the other rule policies."""
 
 
