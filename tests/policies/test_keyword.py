@@ -64,3 +64,11 @@ async def test_match_while_agent_speaks_waits_for_it(tl) -> None:
 async def test_misconfiguration(args, options, message) -> None:
     with pytest.raises(ConfigurationError, match=message):
         KeywordPolicy(*args, **options)
+
+
+async def test_a_keyword_whose_task_the_session_lacks_is_not_answered(tl) -> None:
+    watch = [StandingTask(name="watch", instruction="tell me about the budget", proactive=True)]
+    script = [words(1.0, 1.6, "hey computer")]
+    assert tl.acted(await tl.run(KeywordPolicy("hey computer"), script, 4.0, tasks=watch)) == []
+    mapped = KeywordPolicy("hey computer", task_for={"hey computer": "watch"})
+    assert [d.task for d in tl.acted(await tl.run(mapped, script, 4.0, tasks=watch))] == ["watch"]
