@@ -2,8 +2,8 @@
 
 Runs ``audiointeract evaluate`` on every set - label-disjoint events, 100 dense generated
 scenes, the 22 dense and 8 sparse real-recording scenes (the embedded perceiver on the
-rendered audio, and the oracle) - for the rule default, the learned policy and the other
-rule policies, prints the tables and writes ``benchmarks/results/decisions.json`` with the
+rendered audio, and the oracle) - for the rule default, the learned policy, the
+sound-meaning policy and the other rule policies, prints the tables and writes ``benchmarks/results/decisions.json`` with the
 load average. Real perception is recorded once per scene and kept in
 ``benchmarks/results/perception-cache/`` (delete it when the perceiver changes); the first
 run perceives about an hour of audio (tens of minutes on two shared cores).

@@ -125,7 +125,7 @@ def _skipped(set_name: str, loaded: Any) -> None:
 @click.command()
 @click.option("--policy", "policies", multiple=True, metavar="NAME|CHECKPOINT",
               help="Decider registry name or learned-policy checkpoint folder; repeat to compare. "
-              "Default: default, learned, endpointing, keyword, sound-event, semantic.")
+              "Default: default, learned, sound-meaning, endpointing, keyword, sound-event, semantic.")
 @click.option("--set", "sets", multiple=True, type=click.Choice(SETS),
               help="Sets to run (repeatable; default: all four).")
 @click.option("--events", "events_path", type=click.Path(dir_okay=False, path_type=Path),
