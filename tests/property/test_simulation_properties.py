@@ -19,10 +19,6 @@ from hypothesis import strategies as st
 from audiointeract.config import FailurePolicy, SessionConfig
 from audiointeract.events import (
     Action,
-    SessionEnded,
-    SpeculationEnded,
-    SpeculationStarted,
-    StandingTask,
     AudioReceived,
     ChunkDropped,
     Decision,
@@ -31,6 +27,10 @@ from audiointeract.events import (
     ReplyCancelled,
     ReplyStarted,
     ReplyText,
+    SessionEnded,
+    SpeculationEnded,
+    SpeculationStarted,
+    StandingTask,
     TranscriptUpdate,
 )
 from audiointeract.interfaces import Decider
