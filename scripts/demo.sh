@@ -17,6 +17,6 @@ WATCHED='["Telephone", "Telephone bell ringing", "Ringtone", "Smoke detector, sm
 "$VENV/bin/audiointeract" run demo/kitchen.wav \
   --task "answer:Answer the questions the user asks you." \
   --task "!warn:Tell me when the telephone rings." \
-  -o "decider.safety_labels=$WATCHED" \
+  -o "decider.safety_labels=$WATCHED" -o "decider.safety_task=warn" \
   -o "responder.facts=[\"Current time: $(date +'%-I:%M %p').\"]" \
   --out-wav demo/reply.wav --trace demo/trace.jsonl "$@"
