@@ -111,6 +111,7 @@ class Memory(Observer):
             "slope_mb_per_audio_hour": round(slope, 3),
             "last_peak_vs_first": round(peaks[3] / peaks[0], 4) if self.samples else float("nan"),
             "samples": len(self.samples),
+            "rss_mb_series": [[round(hours, 4), round(mb, 1)] for hours, mb in self.samples],
         }
 
 
