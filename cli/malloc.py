@@ -17,7 +17,7 @@ def cap_malloc_arenas(arenas: int = ARENAS) -> bool:
 
     Native threads (ONNX Runtime, CTranslate2, the LM) otherwise spread over up to eight
     arenas per core, and a session listening for hours creeps up with their fragmentation (17 MB per
-    hour of real audio with the embedded perceiver; flat with two arenas, see
+    hour of real audio with the embedded perceiver; much flatter with two arenas, see
     ``benchmarks/soak.py``). Only ``run`` and ``serve`` call it, first thing: an application
     choice, never made by the library. No effect off glibc.
     """
