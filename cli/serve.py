@@ -47,6 +47,9 @@ _SERVE_MODULES = ("starlette", "uvicorn", "websockets")
               help="Audio that may wait to be heard; audio sent faster than real time beyond it is dropped.")
 @click.option("--trace-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Stream each session's trace to DIR/<session id>.jsonl as it happens.")
+@click.option("--echo/--no-echo", default=False, show_default=True,
+              help="Remove the agent's voice from each client's audio on the server (clients that play the reply "
+                   "usually cancel their own echo, as browsers do).")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]),
               default="warning", show_default=True, help="uvicorn's log level.")
 def serve(
@@ -65,6 +68,7 @@ def serve(
     max_message_bytes: int,
     max_buffered_seconds: float,
     trace_dir: Path | None,
+    echo: bool,
     log_level: str,
 ) -> None:
     """Serve the OpenAI Realtime API at ws://HOST:PORT/v1/realtime, one session per connection."""
@@ -84,6 +88,7 @@ def serve(
 
     from audiointeract import AudioFormat, SessionConfig
     from audiointeract.config import DEFAULT_TASKS
+    from audiointeract.echo import EchoConfig
     from audiointeract.realtime.app import REALTIME_PATH, create_app, uvicorn_server
     from audiointeract.realtime.backends import BackendPool
     from audiointeract.realtime.server import ServerConfig, SessionSummary
@@ -98,7 +103,7 @@ def serve(
     with one_line_errors():
         config = ServerConfig(
             session=SessionConfig(audio=AudioFormat(chunk_seconds=chunk_seconds),
-                                  tasks=parse_tasks(tasks) or DEFAULT_TASKS),
+                                  tasks=parse_tasks(tasks) or DEFAULT_TASKS, echo=EchoConfig() if echo else None),
             api_key=api_key, max_sessions=max_sessions, idle_timeout=idle_timeout,
             max_message_bytes=max_message_bytes, max_buffered_seconds=max_buffered_seconds,
             trace_dir=trace_dir, on_session_end=summary,
