@@ -72,10 +72,11 @@ async def simulate(
     ``costs`` are charged only when ``compute_aware``; the scene's faults and
     ``faults`` always apply. The session's tasks are the scene's; its pacing is real
     time, so await this on a :class:`~audiointeract.simulators.VirtualTimeLoop` (as :func:`run_simulation` does)
-    unless you want to wait for the scene in real time.
+    unless you want to wait for the scene in real time. Without ``config`` the session runs no echo
+    canceller: a rendered scene never holds the agent's own voice.
     """
     clock = clock or LoopClock()
-    base = config or SessionConfig()
+    base = config or SessionConfig(echo=None)
     config = attrs.evolve(base, tasks=scene.tasks, pacing=Pacing.REALTIME)
     rate, chunk = config.audio.sample_rate, config.audio.chunk_seconds
     samples = audio if audio is not None else render(scene, seed=seed, sample_rate=rate, bank=bank)
