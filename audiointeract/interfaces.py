@@ -111,6 +111,8 @@ class DecisionContext:
     """The last ``SessionConfig.request_audio_seconds`` of audio up to ``heard_until`` (None if 0)."""
     sample_rate: int = 16000
     """Sample rate of ``audio`` (the session's)."""
+    last_reply_cut: bool = False
+    """Whether the newest reply was cancelled before it finished (barge-in), not played to its end."""
 
 
 class Decider(abc.ABC):

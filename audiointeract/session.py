@@ -533,6 +533,7 @@ class Session:
             pending_chunks=len(self._pending),
             audio=self._recent.window(heard_until),
             sample_rate=self.config.audio.sample_rate,
+            last_reply_cut=self._turn.last_reply_cut,
         )
 
     # ------------------------------------------------------------------ carrying decisions out

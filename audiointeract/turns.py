@@ -86,6 +86,8 @@ class TurnState:
     reply_id: int | None = None
     next_reply_id: int = 0
     last_reply_end: float | None = None
+    last_reply_cut: bool = False
+    """Whether the newest reply was cancelled before it finished (barge-in)."""
     quiet_until: float = -math.inf
     queued: Decision | None = None
     """A RESPOND decided while a cancel was being carried out; it starts right after."""
@@ -209,14 +211,16 @@ def on_reply_ended(
     """
     if state.reply_id != reply_id:
         return state, ()
+    cut = outcome is ReplyOutcome.CANCELLED
     if state.phase is Phase.CLOSED:
-        return attrs.evolve(state, reply_id=None, last_reply_end=now), ()
-    gap = config.interrupt_cooldown if outcome is ReplyOutcome.CANCELLED else config.reply_cooldown
+        return attrs.evolve(state, reply_id=None, last_reply_end=now, last_reply_cut=cut), ()
+    gap = config.interrupt_cooldown if cut else config.reply_cooldown
     listening = attrs.evolve(
         state,
         phase=Phase.LISTENING,
         reply_id=None,
         last_reply_end=now,
+        last_reply_cut=cut,
         quiet_until=now + gap,
         queued=None,
     )

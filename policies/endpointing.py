@@ -148,7 +148,7 @@ class EndpointingPolicy(Decider):
         if context.agent_speaking and not self._agent_was_speaking:
             turn.close()  # whatever was said before the reply started has been served
         elif self._agent_was_speaking and not context.agent_speaking:
-            self._pick_up(turn)
+            self._pick_up(turn, cut=context.last_reply_cut)
         self._agent_was_speaking = context.agent_speaking
         turn.absorb(perceptions)
         for p in perceptions:
@@ -206,10 +206,13 @@ class EndpointingPolicy(Decider):
         sentences = [part for part in _SENTENCE.split(text) if part.strip()]
         return any(addressed_to_assistant(part, self.names) for part in [text, *sentences])
 
-    def _pick_up(self, turn: UserTurn) -> None:
-        """The reply stopped while the user talks, soon after the turn it answered: it is one turn."""
+    def _pick_up(self, turn: UserTurn, *, cut: bool) -> None:
+        """The reply was cut while the user talks, soon after the turn it answered: it is one turn.
+
+        A reply that played to its end answered its turn; what the user says next is a new one.
+        """
         served, self._served = self._served, None
-        if served is None or not turn.open or turn.onset is None or not turn.speaking:
+        if served is None or not cut or not turn.open or turn.onset is None or not turn.speaking:
             return
         if turn.onset - served.speech_end > self.max_delay + EPS:
             return
