@@ -1,4 +1,4 @@
-"""Fewer glibc malloc arenas for the always-on commands, so their memory stays flat."""
+"""glibc malloc settings for the always-on commands, so that their memory stays flat for hours."""
 
 from __future__ import annotations
 
@@ -6,26 +6,50 @@ import ctypes
 import os
 import sys
 
-__all__ = ["ARENAS", "cap_malloc_arenas"]
+import attrs
+
+__all__ = ["ARENAS", "MMAP_THRESHOLD", "SETTINGS", "TRIM_THRESHOLD", "MallocSetting", "tune_malloc"]
 
 ARENAS = 2
-_M_ARENA_MAX = -8  # glibc's mallopt parameter number
+MMAP_THRESHOLD = 4 << 20
+TRIM_THRESHOLD = 8 << 20
 
 
-def cap_malloc_arenas(arenas: int = ARENAS) -> bool:
-    """Cap glibc's malloc arenas at ``arenas`` unless ``MALLOC_ARENA_MAX`` is set; True if it was capped.
+@attrs.frozen
+class MallocSetting:
+    """One ``mallopt`` parameter, and the glibc environment variable that overrides it."""
 
-    Native threads (ONNX Runtime, CTranslate2, the LM) otherwise spread over up to eight
-    arenas per core, and a session listening for hours creeps up with their fragmentation (17 MB per
-    hour of real audio with the embedded perceiver; much flatter with two arenas, see
-    ``benchmarks/soak.py``). Only ``run`` and ``serve`` call it, first thing: an application
-    choice, never made by the library. No effect off glibc.
+    name: str
+    env: str
+    param: int
+    value: int
+
+
+SETTINGS = (
+    MallocSetting("arenas", "MALLOC_ARENA_MAX", -8, ARENAS),
+    MallocSetting("mmap_threshold", "MALLOC_MMAP_THRESHOLD_", -3, MMAP_THRESHOLD),
+    MallocSetting("trim_threshold", "MALLOC_TRIM_THRESHOLD_", -1, TRIM_THRESHOLD),
+)
+
+
+def tune_malloc(settings: tuple[MallocSetting, ...] = SETTINGS) -> tuple[str, ...]:
+    """Apply each setting whose environment variable is unset; return the names applied (none off glibc).
+
+    * **arenas**: native threads (ONNX Runtime, CTranslate2, the LM) otherwise spread over up
+      to eight arenas per core, and their fragmentation grew RSS by 17 MB per hour of real audio.
+    * **mmap and trim thresholds**: glibc raises its mmap threshold to the size of the largest
+      block freed so far (up to 32 MB), after which the decoders' transient buffers of tens
+      of MB are carved from the heap and left there as free memory when released: a step of
+      26 MB after 46 minutes of real audio. Fixed thresholds send blocks of 4 MB and more
+      to mmap, which gives them back to the system when freed.
+
+    Only ``run`` and ``serve`` call it, first thing: an application choice, never made by the
+    library. ``benchmarks/soak.py`` measures the effect.
     """
-    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
-        return False
+    if not sys.platform.startswith("linux"):
+        return ()
     try:
-        libc = ctypes.CDLL("libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
     except (OSError, AttributeError):  # not glibc
-        return False
-    return bool(mallopt(_M_ARENA_MAX, arenas))
+        return ()
+    return tuple(s.name for s in settings if not os.environ.get(s.env) and mallopt(s.param, s.value))

@@ -20,7 +20,7 @@ import click
 
 from audiointeract.cli._errors import UsageError, is_stdout, one_line_errors
 from audiointeract.cli._options import parse_backend_options, parse_tasks
-from audiointeract.cli.malloc import cap_malloc_arenas
+from audiointeract.cli.malloc import tune_malloc
 from audiointeract.options import one_line
 
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def run(
     dtype: str,
 ) -> None:
     """Run a session on SOURCE (a WAV/FLAC/OGG/MP3 file, - for raw PCM on stdin, or --mic) with a live timeline."""
-    cap_malloc_arenas()
+    tune_malloc()
     import anyio
     import attrs
 

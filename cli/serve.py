@@ -13,7 +13,7 @@ import click
 
 from audiointeract.cli._errors import UsageError, one_line_errors
 from audiointeract.cli._options import parse_backend_options, parse_tasks
-from audiointeract.cli.malloc import cap_malloc_arenas
+from audiointeract.cli.malloc import tune_malloc
 
 __all__ = ["serve"]
 
@@ -72,7 +72,7 @@ def serve(
     log_level: str,
 ) -> None:
     """Serve the OpenAI Realtime API at ws://HOST:PORT/v1/realtime, one session per connection."""
-    cap_malloc_arenas()
+    tune_malloc()
     missing = [name for name in _SERVE_MODULES if importlib.util.find_spec(name) is None]
     if missing:
         raise click.ClickException(f"audiointeract serve needs {', '.join(missing)}; "

@@ -1,4 +1,4 @@
-"""run and serve cap glibc's malloc arenas, unless the user chose a number."""
+"""run and serve tune glibc's malloc (arenas, mmap and trim thresholds), except what the user set."""
 
 from __future__ import annotations
 
@@ -8,17 +8,21 @@ import sys
 
 import pytest
 
-SCRIPT = "from audiointeract.cli.malloc import cap_malloc_arenas; print(cap_malloc_arenas())"
+from audiointeract.cli.malloc import SETTINGS
+
+SCRIPT = "from audiointeract.cli.malloc import tune_malloc; print(','.join(tune_malloc()))"
 
 
-def capped(**env: str) -> str:
-    clean = {key: value for key, value in os.environ.items() if key != "MALLOC_ARENA_MAX"}
+def tuned(**env: str) -> list[str]:
+    clean = {key: value for key, value in os.environ.items() if key not in {s.env for s in SETTINGS}}
     result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True,
                             timeout=60, env={**clean, **env})
-    return result.stdout.strip()
+    return [name for name in result.stdout.strip().split(",") if name]
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
-def test_arenas_are_capped_unless_malloc_arena_max_is_set() -> None:
-    assert capped() == "True"
-    assert capped(MALLOC_ARENA_MAX="4") == "False"
+def test_every_setting_is_applied_unless_its_environment_variable_is_set() -> None:
+    assert tuned() == ["arenas", "mmap_threshold", "trim_threshold"]
+    for setting in SETTINGS:
+        assert setting.name not in tuned(**{setting.env: "4"})
+        assert len(tuned(**{setting.env: "4"})) == len(SETTINGS) - 1
