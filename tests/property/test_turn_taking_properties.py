@@ -7,7 +7,7 @@ default policy, in 0.1 s chunks with reply audio playing in 0.1 s blocks.
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from audiointeract.audio import AudioFormat
@@ -69,9 +69,11 @@ def utterance(start: float, end: float, text: str, *, words_at: float | None = N
 
     A recogniser hears words only once the speech detector has confirmed the onset.
     """
-    out: list[Perception] = [SpeechActivity(span_start=start, span_end=min(end, start + 0.16), speaking=True)]
+    confirmed = min(end, start + 0.16)
+    out: list[Perception] = [SpeechActivity(span_start=start, span_end=confirmed, speaking=True)]
     if words_at is not None and text:
-        out.append(TranscriptUpdate(span_start=start, span_end=words_at, tentative=text.split(maxsplit=1)[0]))
+        tentative_end = max(words_at, confirmed)  # a run shorter than the confirmation has its words at the end
+        out.append(TranscriptUpdate(span_start=start, span_end=tentative_end, tentative=text.split(maxsplit=1)[0]))
     if text:
         out.append(TranscriptUpdate(span_start=start, span_end=end, committed=text))
     out.append(SpeechActivity(span_start=start, span_end=end, speaking=False))
@@ -138,6 +140,7 @@ BACKCHANNELS = sorted(BACKCHANNEL_PHRASES | (BACKCHANNEL_WORDS - {"um", "uh"}))
 @settings(deadline=None, max_examples=15)
 @given(st.lists(st.tuples(st.floats(0.2, 2.0), st.floats(0.1, 1.2), st.sampled_from(BACKCHANNELS),
                           st.booleans()), min_size=1, max_size=4))
+@example([(1.0, 0.25, "absolutely", False), (1.25, 0.125, "that's right", True)])  # a run shorter than its onset
 def test_a_backchannel_only_run_never_interrupts(runs) -> None:
     script: list[Perception] = []
     t = 1.0
