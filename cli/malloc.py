@@ -38,10 +38,10 @@ def tune_malloc(settings: tuple[MallocSetting, ...] = SETTINGS) -> tuple[str, ..
     * **arenas**: native threads (ONNX Runtime, CTranslate2, the LM) otherwise spread over up
       to eight arenas per core, and their fragmentation grew RSS by 17 MB per hour of real audio.
     * **mmap and trim thresholds**: glibc raises its mmap threshold to the size of the largest
-      block freed so far (up to 32 MB), after which the decoders' transient buffers of tens
-      of MB are carved from the heap and left there as free memory when released: a step of
-      26 MB after 46 minutes of real audio. Fixed thresholds send blocks of 4 MB and more
-      to mmap, which gives them back to the system when freed.
+      block freed so far (up to 32 MB), after which a transient native buffer of tens of MB
+      is carved from the heap and stays there as free memory when released (a step of 26 MB
+      of free heap after 46 minutes of real audio). Fixed thresholds send blocks of 4 MB and
+      more to mmap, which gives them back to the system when freed.
 
     Only ``run`` and ``serve`` call it, first thing: an application choice, never made by the
     library. ``benchmarks/soak.py`` measures the effect.

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from audiointeract.errors import ConfigurationError
-from audiointeract.events import Action, ReplyStarted, StandingTask, TranscriptUpdate
+from audiointeract.events import Action, ReplyStarted, SpeechActivity, StandingTask, TranscriptUpdate
+from audiointeract.interfaces import DecisionContext
 from audiointeract.policies import EndpointingPolicy
 
 pytestmark = pytest.mark.anyio
@@ -100,3 +101,31 @@ async def test_task_defaults_to_first_non_proactive_task(tl) -> None:
 async def test_misconfiguration(options: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         EndpointingPolicy(**options)  # type: ignore[arg-type]
+
+
+def _context(heard_until: float, *, agent_speaking: bool, user_speaking: bool, cut: bool = False) -> DecisionContext:
+    return DecisionContext(
+        now=heard_until, heard_until=heard_until, agent_speaking=agent_speaking,
+        active_reply=0 if agent_speaking else None, tasks=(StandingTask(name="answer", instruction="answer"),),
+        transcript="", history=(), user_speaking=user_speaking, last_speech_end=None,
+        last_reply_end=None if agent_speaking else heard_until, pending_chunks=0, last_reply_cut=cut,
+    )
+
+
+@pytest.mark.parametrize("cut", [True, False])
+async def test_a_turn_is_picked_up_only_after_a_reply_that_was_cut(cut: bool) -> None:
+    policy = EndpointingPolicy()
+    first = [SpeechActivity(span_start=1.0, span_end=1.16, speaking=True),
+             TranscriptUpdate(span_start=1.0, span_end=2.0, committed="What's the time?"),
+             SpeechActivity(span_start=1.0, span_end=2.0, speaking=False)]
+    answer = await policy.decide(_context(2.4, agent_speaking=False, user_speaking=False), first)
+    assert answer.action is Action.RESPOND
+    onset = [SpeechActivity(span_start=2.6, span_end=2.76, speaking=True)]
+    await policy.decide(_context(2.8, agent_speaking=True, user_speaking=True), onset)
+    await policy.decide(_context(3.0, agent_speaking=False, user_speaking=True, cut=cut), [])
+    rest = [TranscriptUpdate(span_start=2.6, span_end=3.4, committed="And the date?"),
+            SpeechActivity(span_start=2.6, span_end=3.4, speaking=False)]
+    second = await policy.decide(_context(3.8, agent_speaking=False, user_speaking=False, cut=cut), rest)
+    assert second.action is Action.RESPOND
+    # a cut answer is one turn with what follows; an answer played to its end served its turn
+    assert any(e in second.evidence for e in first) is cut
