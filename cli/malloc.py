@@ -8,11 +8,7 @@ import sys
 
 import attrs
 
-__all__ = ["ARENAS", "MMAP_THRESHOLD", "SETTINGS", "TRIM_THRESHOLD", "MallocSetting", "tune_malloc"]
-
-ARENAS = 2
-MMAP_THRESHOLD = 4 << 20
-TRIM_THRESHOLD = 8 << 20
+__all__ = ["SETTINGS", "MallocSetting", "tune_malloc"]
 
 
 @attrs.frozen
@@ -26,13 +22,13 @@ class MallocSetting:
 
 
 SETTINGS = (
-    MallocSetting("arenas", "MALLOC_ARENA_MAX", -8, ARENAS),
-    MallocSetting("mmap_threshold", "MALLOC_MMAP_THRESHOLD_", -3, MMAP_THRESHOLD),
-    MallocSetting("trim_threshold", "MALLOC_TRIM_THRESHOLD_", -1, TRIM_THRESHOLD),
+    MallocSetting("arenas", "MALLOC_ARENA_MAX", -8, 2),
+    MallocSetting("mmap_threshold", "MALLOC_MMAP_THRESHOLD_", -3, 4 << 20),
+    MallocSetting("trim_threshold", "MALLOC_TRIM_THRESHOLD_", -1, 8 << 20),
 )
 
 
-def tune_malloc(settings: tuple[MallocSetting, ...] = SETTINGS) -> tuple[str, ...]:
+def tune_malloc() -> tuple[str, ...]:
     """Apply each setting whose environment variable is unset; return the names applied (none off glibc).
 
     * **arenas**: native threads (ONNX Runtime, CTranslate2, the LM) otherwise spread over up
@@ -52,4 +48,4 @@ def tune_malloc(settings: tuple[MallocSetting, ...] = SETTINGS) -> tuple[str, ..
         mallopt = ctypes.CDLL("libc.so.6").mallopt
     except (OSError, AttributeError):  # not glibc
         return ()
-    return tuple(s.name for s in settings if not os.environ.get(s.env) and mallopt(s.param, s.value))
+    return tuple(s.name for s in SETTINGS if not os.environ.get(s.env) and mallopt(s.param, s.value))
